@@ -1,0 +1,36 @@
+# The two commands a newcomer runs: `make report` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+
+.PHONY: report test lint format clean venv
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install -q -e '.[dev]'
+	# The PyTorch/Flax/Equinox peers are optional: tests that need them skip without them.
+	$(PIP) install -q -e '.[compare]' || echo "note: optional 'compare' extras did not install; peer tests will skip"
+	touch $@
+
+venv: $(VENV)/.installed
+
+report: $(VENV)/.installed
+	$(VENV)/bin/actgrad report --out report
+
+test: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) report .pytest_cache

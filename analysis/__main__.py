@@ -1,0 +1,7 @@
+"""`python -m analysis` runs the same command line as `actgrad`."""
+
+import sys
+
+from analysis.cli import main
+
+sys.exit(main())
