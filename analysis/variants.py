@@ -1,0 +1,47 @@
+"""The LSTM variants the report compares: which activation sits in which slot.
+
+The candidate and output slots are separate (Keras and Flax tie them), so "ReLU in the
+candidate only" and "ReLU in the output only" are different experiments. NIAF and NOAF are
+Greff et al. (2017)'s no-input-activation and no-output-activation variants.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Variant(NamedTuple):
+    name: str
+    gate: str
+    candidate: str
+    output: str
+    note: str
+
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant("tanh/tanh", "sigmoid", "tanh", "tanh", "the standard LSTM"),
+    Variant("relu/tanh", "sigmoid", "relu", "tanh", "ReLU in the candidate only"),
+    Variant("tanh/relu", "sigmoid", "tanh", "relu", "ReLU in the output only"),
+    Variant("relu/relu", "sigmoid", "relu", "relu", "ReLU in both slots"),
+    Variant("hard_tanh/hard_tanh", "sigmoid", "hard_tanh", "hard_tanh", "hard tanh in both slots"),
+    Variant(
+        "leaky_relu/leaky_relu", "sigmoid", "leaky_relu", "leaky_relu", "leaky ReLU in both slots"
+    ),
+    Variant("sigmoid/tanh", "sigmoid", "sigmoid", "tanh", "sigmoid as the candidate"),
+    Variant("identity/tanh", "sigmoid", "identity", "tanh", "NIAF: no candidate activation"),
+    Variant("tanh/identity", "sigmoid", "tanh", "identity", "NOAF: no output activation"),
+)
+
+QUICK_VARIANTS: tuple[str, ...] = ("tanh/tanh", "relu/tanh", "tanh/relu", "relu/relu")
+
+
+def by_name(name: str) -> Variant:
+    for v in VARIANTS:
+        if v.name == name:
+            return v
+    raise ValueError(f"unknown variant {name!r}; valid: {', '.join(v.name for v in VARIANTS)}")
+
+
+def slots(v: Variant) -> dict[str, str]:
+    """The LSTMConfig fields a variant sets."""
+    return {"gate": v.gate, "candidate": v.candidate, "output": v.output}
