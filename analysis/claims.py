@@ -110,17 +110,30 @@ def _derivative_row(name: str, f: str, df: str, params: dict, row_id: str) -> Cl
     data = {
         "matches": bool(res.matches),
         "max_abs_err": float(res.max_abs_err),
+        "max_rel_err": float(res.max_rel_err),
         "worst_z": float(res.worst_z),
         "counterexamples": [list(map(float, c)) for c in list(res.counterexamples)[:5]],
+        "kinks": list(res.kinks),
+        "n_compared": int(res.n_compared),
     }
     if res.matches:
-        evidence = f"d/dz of f matches: max abs error {_fmt(res.max_abs_err)}"
+        evidence = (
+            f"d/dz f matches at {res.n_compared:,} points: max abs error {_fmt(res.max_abs_err)}"
+        )
     else:
         ex = "; ".join(
             f"z={c[0]:.3g}: claimed {c[1]:.4g}, true {c[2]:.4g}"
             for c in list(res.counterexamples)[:3]
         )
-        evidence = f"mismatch, max abs error {_fmt(res.max_abs_err)} at z={res.worst_z:.3g}; {ex}"
+        evidence = (
+            f"mismatch: max abs error {_fmt(res.max_abs_err)}, max rel error "
+            f"{_fmt(res.max_rel_err)} (worst at z={res.worst_z:.3g}); counterexamples {ex}"
+        )
+    for k in res.kinks:
+        evidence += (
+            f". Kink at z={k['z']:g}: one-sided derivatives {k['left']:g} (left) and "
+            f"{k['right']:g} (right); the page takes {k['claimed']:g} ({k['verdict']})"
+        )
     return ClaimRow(
         row_id, name, f"{name}'(z) = {df}", HOLDS if res.matches else WRONG, evidence, data
     )

@@ -1,0 +1,70 @@
+"""The seed-claims audit: formulas as written on the page, and the property claims."""
+
+import pytest
+
+from analysis import claims
+
+
+@pytest.fixture(scope="module")
+def formula_rows():
+    return {r.id: r for r in claims.formula_rows()}
+
+
+def test_every_seed_formula_has_a_row(formula_rows):
+    for name in claims.SEED_FORMULAS:
+        assert f"{name}-f" in formula_rows
+        assert f"{name}-df" in formula_rows
+    assert "tanh-df-2" in formula_rows  # the page's second form, 1 - tanh^2(z)
+
+
+def test_seed_sigmoid_derivative_is_wrong_and_the_correct_form_holds(formula_rows):
+    row = formula_rows["sigmoid-df"]
+    assert row.verdict == claims.WRONG
+    assert row.data["counterexamples"]
+    assert row.data["sign_only"]["matches"] is False
+    assert row.data["correct"]["matches"] is True
+
+
+@pytest.mark.parametrize("row_id", ["tanh-df", "tanh-df-2", "hard_tanh-df", "relu-df"])
+def test_correct_seed_derivatives_hold(formula_rows, row_id):
+    assert formula_rows[row_id].verdict == claims.HOLDS
+
+
+def test_leaky_relu_row_shows_both_conventions_at_zero(formula_rows):
+    row = formula_rows["leaky_relu-df"]
+    assert row.data["jax_nn_at_0"] == 1.0  # jax.nn: where(x >= 0, x, k x)
+    kink = row.data["kinks"][0]
+    assert kink["z"] == 0.0 and kink["claimed"] == pytest.approx(0.01)
+
+
+def test_page_tanh_overflows_as_written_but_matches_the_kernel(formula_rows):
+    row = formula_rows["tanh-f"]
+    assert row.verdict == claims.HOLDS
+    assert row.data["overflows_as_written"] is True
+
+
+def test_property_rows_measure_the_kernels():
+    rows = {r.id: r for r in claims.property_rows()}
+    assert rows["hard_tanh-saturates"].verdict == claims.HOLDS
+    assert rows["hard_tanh-saturates"].data["max_grad_outside"] == 0.0
+    assert rows["leaky-propagates"].data["leaky_grad_neg"] > 0
+    assert rows["leaky-propagates"].data["relu_grad_neg"] == 0
+    assert rows["relu-no-saturation"].verdict == claims.DEPENDS
+
+
+def test_measured_rows_without_evidence_say_so():
+    rows = {r.id: r for r in claims.measured_rows(claims.Evidence())}
+    assert rows["hard_tanh-cheaper"].verdict == claims.NOT_SUPPORTED
+    assert rows["tanh-converges-faster"].verdict == claims.NOT_SUPPORTED
+    assert rows["second-derivative"].verdict == claims.NOT_SUPPORTED
+
+
+def test_cost_rows_use_the_measured_ratio():
+    costs = {
+        "hard_tanh": {"forward_s": 1.0, "fwd_bwd_s": 2.0},
+        "tanh": {"forward_s": 2.0, "fwd_bwd_s": 4.0},
+        "sigmoid": {"forward_s": 2.0, "fwd_bwd_s": 4.0},
+    }
+    rows = {r.id: r for r in claims.measured_rows(claims.Evidence(costs=costs, device="cpu"))}
+    assert rows["hard_tanh-cheaper"].data["forward_ratio"] == pytest.approx(0.5)
+    assert rows["hard_tanh-cheaper"].verdict == claims.DEPENDS
