@@ -24,13 +24,21 @@ ElementwiseFn = Callable[[ArrayLike], Array]
 
 @dataclass(frozen=True)
 class Kink:
-    """A point where f' is undefined: one-sided derivatives and the value we chose there."""
+    """A point where a derivative is undefined: its one-sided limits and the value we chose.
+
+    ``order`` 1 means f' jumps there (a corner of f); 2 means f' is continuous but f''
+    jumps (softsign, elu at 0). ``left``, ``right`` and ``convention`` are values of that
+    derivative. ``jax_nn`` is what ``jax.grad`` of the jax.nn twin gives at the point
+    (None without a twin), so a report can show where the two conventions differ.
+    """
 
     at: float
     left: float
     right: float
     convention: float
     reason: str
+    order: int = 1
+    jax_nn: float | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,30 @@ def with_float_input(f: ElementwiseFn) -> ElementwiseFn:
     return wrapped
 
 
+_LOW_PRECISION = (jnp.float16, jnp.bfloat16)
+
+
+def in_float32_if_low(f: ElementwiseFn) -> ElementwiseFn:
+    """Run ``f`` in float32 for float16/bfloat16 input and cast the result back.
+
+    Why: intermediates such as x**2 or x**3 overflow float16 long before the result does,
+    and XLA on CPU widens 16-bit arithmetic to float32 anyway, so this costs nothing there.
+    """
+
+    def wrapped(x: Array) -> Array:
+        if x.dtype in _LOW_PRECISION:
+            return f(x.astype(jnp.float32)).astype(x.dtype)
+        return f(x)
+
+    return wrapped
+
+
+def keep_nan(x: Array, y: ArrayLike) -> Array:
+    """``y`` where x is a number, NaN where x is NaN (a select that drops NaN needs this)."""
+    y = jnp.asarray(y, dtype=x.dtype)
+    return jnp.where(jnp.isnan(x), x, y)
+
+
 def make_activation(
     name: str,
     f: ElementwiseFn,
@@ -106,13 +138,17 @@ def make_activation(
     grad_from_output: ElementwiseFn | None = None,
     doc: str = "",
 ) -> Activation:
-    """Wire f, f', f'' together with custom_jvp (outermost) around jit (inside)."""
-    d2_jit = jax.jit(d2)
+    """Wire f, f', f'' together with custom_jvp (outermost) around jit (inside).
 
-    d1_rule = jax.custom_jvp(jax.jit(d1))
+    ``f``, ``d1``, ``d2`` and ``grad_from_output`` run in float32 for 16-bit input (see
+    `in_float32_if_low`); ``reference`` runs as written, since it is the oracle.
+    """
+    d2_jit = jax.jit(in_float32_if_low(d2))
+
+    d1_rule = jax.custom_jvp(jax.jit(in_float32_if_low(d1)))
     d1_rule.defjvps(lambda t, _ans, x: t * d2_jit(x))
 
-    f_rule = jax.custom_jvp(jax.jit(f))
+    f_rule = jax.custom_jvp(jax.jit(in_float32_if_low(f)))
     f_rule.defjvps(lambda t, _ans, x: t * d1_rule(x))
 
     return Activation(
@@ -125,7 +161,11 @@ def make_activation(
         properties=properties,
         params=dict(params or {}),
         jax_nn=jax_nn,
-        grad_from_output=None if grad_from_output is None else jax.jit(grad_from_output),
+        grad_from_output=(
+            None
+            if grad_from_output is None
+            else with_float_input(jax.jit(in_float32_if_low(grad_from_output)))
+        ),
         doc=doc,
     )
 
