@@ -53,12 +53,18 @@ def validate_cell(cell: Mapping[str, Any]) -> lstm.LSTMConfig:
     return cfg
 
 
-def _one_seed(cfg: lstm.LSTMConfig, length: int, batch: int, loss: str, k: int, key: Any) -> dict:
+def _one_seed(
+    cfg: lstm.LSTMConfig, length: int, batch: int, loss: str, k: int, key: Any, forget_bias: Any
+) -> dict:
+    """One seed's measurements. ``cfg.forget_bias`` is 0 here and the cell's forget bias
+    comes in traced, so cells that differ only in it share one compiled program."""
     import jax
     import jax.numpy as jnp
 
     k_param, k_data, k_lyap = jax.random.split(key, 3)
     params = lstm.init(k_param, cfg)
+    h = cfg.hidden_size
+    params = params._replace(b=params.b.at[h : 2 * h].add(forget_bias.astype(params.b.dtype)))
     xs = jax.random.normal(k_data, (batch, length, cfg.input_size), cfg.jnp_dtype)
     norms = gradients.per_step_grad_norms(params, xs, cfg, loss)
     out = {"h": norms.h, "c": norms.c, "telemetry": gradients.telemetry(params, xs, cfg)}
@@ -99,11 +105,16 @@ def run_cell(cell: Mapping[str, Any], seeds: Sequence[int]) -> dict:
     import jax
 
     t0 = time.perf_counter()
+    import jax.numpy as jnp
+
     cfg = lstm_config(cell)
+    # init adds forget_bias to b[H:2H]; adding it after an init with 0 gives the same params.
+    shared = dataclasses.replace(cfg, forget_bias=0.0)
     fn = functools.partial(
-        _one_seed, cfg, cell["length"], cell["batch"], cell["loss"], cell["lyapunov_k"]
+        _one_seed, shared, cell["length"], cell["batch"], cell["loss"], cell["lyapunov_k"]
     )
-    out = jax.device_get(sweep.map_seeds(fn, sweep.seed_keys(seeds)))
+    fb = jnp.asarray(cfg.forget_bias, jnp.float64 if cfg.dtype == "float64" else jnp.float32)
+    out = jax.device_get(sweep.map_seeds(fn, sweep.seed_keys(seeds), fb))
     h = np.asarray(out["h"], np.float64)
     c = np.asarray(out["c"], np.float64)
     tel = {k: np.asarray(v, np.float64) for k, v in out["telemetry"].items()}

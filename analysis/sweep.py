@@ -46,6 +46,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +272,7 @@ def run(
     run_cell: Callable[[Mapping, Sequence[int]], Mapping],
     out_dir: str | os.PathLike,
     desc: str = "cells",
+    workers: int = 1,
 ) -> list[dict]:
     """Run every cell not yet stored, appending each record; return all records in grid order.
 
@@ -278,6 +280,12 @@ def run(
     recomputed; one stored with other seeds is refused (UsageError) before any work. In a
     multi-process run every process computes each cell (they share its devices) and only
     process 0 reads and writes ``out_dir``.
+
+    ``workers > 1`` runs that many cells at once in threads. XLA compiles with the GIL
+    released, so on a machine where compiling dominates (short sequences, many variants) two
+    workers on two cores nearly halve the wall time. Records are appended as cells finish
+    (file order may differ from grid order; the returned list is in grid order). Multi-process
+    runs always use one worker, since every process must issue the same programs in order.
     """
     seeds = [int(s) for s in seeds]
     store = ResultsStore(out_dir)
@@ -299,16 +307,32 @@ def run(
     records: dict[str, dict] = dict(stored)
     n_unique = len(wanted)
     n_done = len(records)
+    todo = {k: c for c, k in zip(cells, keys, strict=True) if k not in records}
+
+    def finish(config: Mapping, key: str, result: Mapping) -> None:
+        # Only this (the calling) thread appends, so lines are never interleaved.
+        if writer:
+            records[key] = store.append(config, seeds, result)
+        else:
+            records[key] = store.record(config, seeds, result)
+
     with progress(total=n_unique, initial=n_done, desc=desc, unit="cell") as bar:
-        for config, key in zip(cells, keys, strict=True):
-            if key in records:
-                continue
-            result = run_cell(config, seeds)
-            if writer:
-                records[key] = store.append(config, seeds, result)
-            else:
-                records[key] = store.record(config, seeds, result)
-            bar.update(1)
+        if workers <= 1 or _process_count() > 1 or len(todo) <= 1:
+            for key, config in todo.items():
+                finish(config, key, run_cell(config, seeds))
+                bar.update(1)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                futures = {pool.submit(run_cell, c, seeds): k for k, c in todo.items()}
+                try:
+                    for fut in as_completed(futures):
+                        key = futures[fut]
+                        finish(todo[key], key, fut.result())
+                        bar.update(1)
+                except BaseException:
+                    for f in futures:
+                        f.cancel()
+                    raise
     return [records[k] for k in keys]
 
 

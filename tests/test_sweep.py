@@ -188,6 +188,29 @@ def test_run_skips_finished_cells_and_returns_grid_order(tmp_path):
     assert len(calls) == len(cells)
 
 
+def test_run_with_two_workers_stores_each_cell_once_and_returns_grid_order(tmp_path):
+    import threading
+    import time
+
+    calls = []
+    lock = threading.Lock()
+
+    def run_cell(config, seeds):
+        time.sleep(0.02 * (6 - config["b"]))  # later cells finish first
+        with lock:
+            calls.append(config["b"])
+        return {"b2": config["b"] ** 2, "seeds": list(seeds)}
+
+    cells = sweep.expand_grid({"b": 0}, {"b": (1, 2, 3, 4, 5)})
+    records = sweep.run(cells, [0, 1], run_cell, tmp_path, workers=2)
+    assert [r["result"]["b2"] for r in records] == [1, 4, 9, 16, 25]
+    assert sorted(calls) == [1, 2, 3, 4, 5]
+    stored = _lines(tmp_path / "results.jsonl")
+    assert sorted(r["config"]["b"] for r in stored) == [1, 2, 3, 4, 5]
+    assert sweep.run(cells, [0, 1], run_cell, tmp_path, workers=2) == records
+    assert len(calls) == 5  # nothing recomputed on the rerun
+
+
 def test_run_refuses_stored_cells_with_other_seeds_before_any_work(tmp_path):
     calls = []
     cells = [{"a": 1}, {"a": 2}]
