@@ -1,0 +1,279 @@
+"""The LSTM of `analysis.lstm` with a hand-written backward pass over the whole sequence.
+
+`apply_fused` computes exactly what `lstm.apply` computes (same equations, gate order i, f, g, o,
+same dtype rules) but differentiates through one ``jax.custom_vjp`` instead of letting JAX
+transpose the scan step by step. The backward pass, as cuDNN does it:
+
+* saves only what it needs per step: the activated gates a = (i, f, g, o) (T, B, 4H), the cell
+  states c_t and y_t = output(c_t) (T, B, H), and the pre-activations z only for a slot whose
+  kernel has no ``grad_from_output`` (for tanh, f'(z) = 1 - y^2 comes from the saved output);
+* runs one reverse scan that does only the per-step work, with carry (dh, dc)::
+
+      dh_t += ghs_t;  dc_t += dh_t * o * output'(c_t)
+      dz_t  = [dc_t g gate'(z_i),  dc_t c_{t-1} gate'(z_f),  dc_t i cand'(z_g),  dh_t y_t gate'(z_o)]
+      dh_{t-1} = dz_t W_hh^T;  dc_{t-1} = dc_t f
+
+* then forms the weight gradients as ONE large matmul over all T*B rows after the scan:
+  dW_hh = H_prev^T dZ, dW_ih = X^T dZ, db = sum dZ, dX = dZ W_ih^T.
+
+With ``cfg.remat``, on CPU, or with ``checkpoint_every=K`` it is a two-level checkpoint: the forward keeps
+only h_t (the output) and the cell state at every K-th step; the backward recomputes one chunk
+of K steps at a time and accumulates the weight gradients per chunk. K = round(sqrt(T)) by
+default, so stored activations are O(sqrt(T)) chunks instead of O(T) steps.
+
+Forward-mode differentiation (jvp) is not defined for a custom_vjp; use `lstm.apply` for that.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+import kernels
+from analysis.lstm import LSTMConfig, LSTMParams, initial_carry
+
+Array = jax.Array
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """The static part of one fused LSTM: kernel names, scan unroll, checkpoint chunk (0 = off)."""
+
+    gate: str
+    candidate: str
+    output: str
+    unroll: int
+    chunk: int
+
+
+@functools.cache
+def _act(name: str) -> kernels.Activation:
+    return kernels.get(name)
+
+
+def _needs_z(spec: _Spec) -> bool:
+    """Whether the backward needs pre-activations (a gate or candidate kernel lacks grad_from_output)."""
+    return _act(spec.gate).grad_from_output is None or _act(spec.candidate).grad_from_output is None
+
+
+def _deriv(name: str, a: Array, z: Array | None) -> Array:
+    """f'(z) of kernel `name`, from its output a = f(z) when the kernel allows it."""
+    act = _act(name)
+    return act.grad(z) if act.grad_from_output is None else act.grad_from_output(a)
+
+
+def _forward(spec: _Spec, w_hh: Array, zx: Array, h: Array, c: Array, save: bool):
+    """Run the cell over time-major zx (K, B, 4H) = x W_ih + b from (h, c).
+
+    Returns ((h_K, c_K), hs (K, B, H), residuals or None); residuals = (a, z or None, cs, ys).
+    """
+    gate, cand, out = _act(spec.gate).fn, _act(spec.candidate).fn, _act(spec.output).fn
+    keep_z = save and _needs_z(spec)
+
+    def body(carry, zx_t):
+        h, c = carry
+        z = zx_t + h @ w_hh
+        zi, zf, zg, zo = jnp.split(z, 4, axis=-1)
+        i, f, g, o = gate(zi), gate(zf), cand(zg), gate(zo)
+        c = f * c + i * g
+        y = out(c)
+        h = o * y
+        if not save:
+            return (h, c), h
+        a = jnp.concatenate([i, f, g, o], axis=-1)
+        return (h, c), (h, a, z if keep_z else None, c, y)
+
+    (h, c), ys = jax.lax.scan(body, (h, c), zx, unroll=spec.unroll)
+    if not save:
+        return (h, c), ys, None
+    hs, a, z, cs, y = ys
+    return (h, c), hs, (a, z, cs, y)
+
+
+def _backward(spec: _Spec, w_hh: Array, res, c_prev: Array, ghs: Array, dh: Array, dc: Array):
+    """Reverse scan over one stretch: only dz_t and the carried (dh, dc) per step.
+
+    `res` from `_forward`, c_prev (K, B, H) the cell states before each step, ghs (K, B, H) the
+    cotangents of h_t from outside. Returns ((dh_0, dc_0), dZ (K, B, 4H)).
+    """
+    a, z, cs, ys = res
+    w_hh_t = w_hh.T
+    out_needs_c = _act(spec.output).grad_from_output is None
+
+    def body(carry, xs):
+        dh, dc = carry
+        g_t, a_t, z_t, c_t, cp_t, y_t = xs
+        dh = dh + g_t
+        i, f, g, o = jnp.split(a_t, 4, axis=-1)
+        if z_t is None:
+            zi = zf = zg = zo = None
+        else:
+            zi, zf, zg, zo = jnp.split(z_t, 4, axis=-1)
+        dc = dc + dh * o * _deriv(spec.output, y_t, c_t)
+        dz = jnp.concatenate(
+            [
+                dc * g * _deriv(spec.gate, i, zi),
+                dc * cp_t * _deriv(spec.gate, f, zf),
+                dc * i * _deriv(spec.candidate, g, zg),
+                dh * y_t * _deriv(spec.gate, o, zo),
+            ],
+            axis=-1,
+        )
+        return (dz @ w_hh_t, dc * f), dz
+
+    xs = (ghs, a, z, cs if out_needs_c else None, c_prev, ys)
+    return jax.lax.scan(body, (dh, dc), xs, reverse=True, unroll=spec.unroll)
+
+
+def _weight_grads(x_tm: Array, h_prev: Array, dz: Array, w_ih: Array):
+    """dW_ih = X^T dZ, dW_hh = H_prev^T dZ, db = sum dZ, dX = dZ W_ih^T: one matmul each."""
+    return (
+        jnp.einsum("tbi,tbg->ig", x_tm, dz),
+        jnp.einsum("tbh,tbg->hg", h_prev, dz),
+        dz.sum((0, 1)),
+        jnp.einsum("tbg,ig->tbi", dz, w_ih),
+    )
+
+
+def _shift(first: Array, seq: Array) -> Array:
+    """(first, seq[0], ..., seq[K-2]): the values before each step."""
+    return jnp.concatenate([first[None], seq[:-1]], axis=0)
+
+
+def _split_chunks(spec: _Spec, t: int) -> tuple[int, int, int]:
+    """(K, n, r): n chunks of K steps, then a tail of r < K steps; K = T when not checkpointing."""
+    k = spec.chunk if 0 < spec.chunk < t else t
+    return k, t // k, t % k
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _core(spec: _Spec, w_ih: Array, w_hh: Array, b: Array, x_tm: Array, h0: Array, c0: Array):
+    zx = jnp.einsum("tbi,ig->tbg", x_tm, w_ih) + b
+    (h, c), hs, _ = _forward(spec, w_hh, zx, h0, c0, save=False)
+    return hs, h, c
+
+
+def _core_fwd(spec, w_ih, w_hh, b, x_tm, h0, c0):
+    t = x_tm.shape[0]
+    k, n, r = _split_chunks(spec, t)
+    if k == t:  # no checkpoint: keep every step's residuals
+        zx = jnp.einsum("tbi,ig->tbg", x_tm, w_ih) + b
+        (h, c), hs, res = _forward(spec, w_hh, zx, h0, c0, save=True)
+        return (hs, h, c), (w_ih, w_hh, b, x_tm, h0, c0, hs, res, None)
+
+    def chunk_body(carry, x_chunk):
+        zx = jnp.einsum("tbi,ig->tbg", x_chunk, w_ih) + b
+        new, hs, _ = _forward(spec, w_hh, zx, *carry, save=False)
+        return new, (hs, carry[1])
+
+    main = x_tm[: n * k].reshape(n, k, *x_tm.shape[1:])
+    (h, c), (hs_main, c_starts) = jax.lax.scan(chunk_body, (h0, c0), main)
+    hs = hs_main.reshape(n * k, *hs_main.shape[2:])
+    if r:
+        c_starts = jnp.concatenate([c_starts, c[None]], axis=0)
+        zx = jnp.einsum("tbi,ig->tbg", x_tm[n * k :], w_ih) + b
+        (h, c), hs_tail, _ = _forward(spec, w_hh, zx, h, c, save=False)
+        hs = jnp.concatenate([hs, hs_tail], axis=0)
+    return (hs, h, c), (w_ih, w_hh, b, x_tm, h0, c0, hs, None, c_starts)
+
+
+def _core_bwd(spec, saved, cot):
+    w_ih, w_hh, b, x_tm, h0, c0, hs, res, c_starts = saved
+    g_hs, g_h, g_c = cot
+    t = x_tm.shape[0]
+    ghs = g_hs.at[-1].add(g_h)
+    h_prev = _shift(h0, hs)
+    if res is not None:
+        _, _, cs, _ = res
+        (dh, dc), dz = _backward(spec, w_hh, res, _shift(c0, cs), ghs, jnp.zeros_like(g_h), g_c)
+        dw_ih, dw_hh, db, dx = _weight_grads(x_tm, h_prev, dz, w_ih)
+        return dw_ih, dw_hh, db, dx, dh, dc
+
+    k, n, r = _split_chunks(spec, t)
+
+    def chunk_grads(x_c, hp_c, c_start, g_c_, dh, dc):
+        zx = jnp.einsum("tbi,ig->tbg", x_c, w_ih) + b
+        _, _, res_c = _forward(spec, w_hh, zx, hp_c[0], c_start, save=True)
+        (dh, dc), dz = _backward(spec, w_hh, res_c, _shift(c_start, res_c[2]), g_c_, dh, dc)
+        return (dh, dc), _weight_grads(x_c, hp_c, dz, w_ih)
+
+    dh, dc = jnp.zeros_like(g_h), g_c
+    grads = (jnp.zeros_like(w_ih), jnp.zeros_like(w_hh), jnp.zeros_like(b))
+    dx_tail = None
+    if r:
+        sl = slice(n * k, t)
+        (dh, dc), (gi, gh, gb, dx_tail) = chunk_grads(
+            x_tm[sl], h_prev[sl], c_starts[-1], ghs[sl], dh, dc
+        )
+        grads = (gi, gh, gb)
+
+    def chunk_body(carry, xs):
+        (dh, dc), acc = carry
+        (dh, dc), (gi, gh, gb, dx) = chunk_grads(*xs, dh, dc)
+        return ((dh, dc), (acc[0] + gi, acc[1] + gh, acc[2] + gb)), dx
+
+    def chunked(a):
+        return a[: n * k].reshape(n, k, *a.shape[1:])
+
+    xs = (chunked(x_tm), chunked(h_prev), c_starts[:n], chunked(ghs))
+    ((dh, dc), grads), dx = jax.lax.scan(chunk_body, ((dh, dc), grads), xs, reverse=True)
+    dx = dx.reshape(n * k, *dx.shape[2:])
+    if dx_tail is not None:
+        dx = jnp.concatenate([dx, dx_tail], axis=0)
+    return (*grads, dx, dh, dc)
+
+
+_core.defvjp(_core_fwd, _core_bwd)
+
+
+def default_chunk(length: int, remat: bool = False) -> int:
+    """Checkpoint interval K for `length` steps: round(sqrt(T)) with remat or on CPU, else 0 (off).
+
+    On this project's CPU the two-level checkpoint was faster than storing every step (at
+    S2, B=1 H=64 T=10^4: 51 ms against 84 ms; see BENCHMARKS.md): the recomputed forward
+    costs less than streaming T steps of residuals through memory. Accelerators keep every
+    step unless remat is asked for.
+    """
+    if remat or jax.default_backend() == "cpu":
+        return max(1, round(math.sqrt(length)))
+    return 0
+
+
+@functools.partial(jax.jit, static_argnames=("cfg", "checkpoint_every"))
+def apply_fused(
+    params: LSTMParams,
+    xs: ArrayLike,
+    cfg: LSTMConfig,
+    h0: ArrayLike | None = None,
+    c0: ArrayLike | None = None,
+    checkpoint_every: int | None = None,
+) -> tuple[Array, tuple[Array, Array]]:
+    """`lstm.apply` with the fused backward: xs (B, T, I) -> (hs (B, T, H), (h_T, c_T)).
+
+    ``checkpoint_every`` K > 0 keeps the cell state every K steps and recomputes the rest in
+    the backward pass; 0 stores every step; None picks `default_chunk` (sqrt(T) with
+    ``cfg.remat`` or on CPU).
+    """
+    dt = cfg.jnp_dtype
+    xs = jnp.asarray(xs, dt)
+    if xs.ndim != 3 or xs.shape[-1] != cfg.input_size:
+        raise ValueError(
+            f"fast_lstm.apply_fused: xs must have shape (B, T, {cfg.input_size}), "
+            f"got {tuple(xs.shape)}"
+        )
+    if checkpoint_every is None:
+        checkpoint_every = default_chunk(xs.shape[1], cfg.remat)
+    if checkpoint_every < 0:
+        raise ValueError(
+            f"fast_lstm.apply_fused: checkpoint_every must be >= 0, got {checkpoint_every}"
+        )
+    spec = _Spec(cfg.gate, cfg.candidate, cfg.output, cfg.unroll, int(checkpoint_every))
+    h, c = initial_carry(cfg, xs.shape[0], h0, c0)
+    w_ih, w_hh, b = (jnp.asarray(p).astype(dt) for p in params)
+    hs, h_t, c_t = _core(spec, w_ih, w_hh, b, jnp.swapaxes(xs, 0, 1), h, c)
+    return jnp.swapaxes(hs, 0, 1), (h_t, c_t)
