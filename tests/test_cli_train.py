@@ -1,0 +1,93 @@
+"""`actgrad train` end to end: bad input exits 2 before work; divergence is a result; resume."""
+
+import json
+import math
+
+import pytest
+
+from analysis import cli
+
+TINY = ["--task", "adding", "--length", "6", "--steps", "12", "--batch", "4", "--hidden", "3"]
+TINY += ["--eval-every", "5", "--test-batch", "8", "--seeds", "2"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["--task", "nope"], "valid tasks: adding, adding1997, copy"),
+        (["--optimizer", "adamw"], "valid optimizers: adam, rmsprop, sgd"),
+        (["--candidate", "tanhh"], "valid names:"),
+        (["--gate", "nope"], "valid names:"),
+        (["--init", "zeros"], "valid inits:"),
+        (["--length", "0"], "length"),
+        (["--steps", "0"], "steps must be a positive integer"),
+        (["--batch", "-3"], "batch must be a positive integer"),
+        (["--hidden", "0"], "hidden must be a positive integer"),
+        (["--seeds", "0"], "--seeds must be a positive integer"),
+        (["--lr", "0"], "lr must be a finite number > 0"),
+        (["--lr", "-0.1"], "lr must be a finite number > 0"),
+        (["--lr", "nan"], "lr must be a finite number > 0"),
+        (["--clip", "-1"], "clip must be"),
+        (["--compare", "colour=red,blue"], "unknown field 'colour'; valid fields:"),
+        (["--compare", "lr=0.1,0"], "lr must be a finite number > 0"),
+        (["--compare", "hidden=a"], "bad value 'a' for 'hidden'"),
+        (["--steps", "many"], "invalid int value"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_before_work(argv, match, tmp_path, capsys):
+    out = tmp_path / "out"
+    try:
+        code = cli.main(["train", *TINY, "--out", str(out), *argv])
+    except SystemExit as exc:  # argparse's own errors (a non-integer) exit from the parser
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and match in err, err
+    assert not out.exists()
+
+
+def test_unwritable_out_exits_2(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code = cli.main(["train", *TINY, "--out", str(blocker / "sub")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "cannot be written" in err
+
+
+def test_divergence_is_a_result_and_rerun_resumes(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    argv = ["train", *TINY, "--compare", "lr=0.01,1e30", "--out", str(out)]
+    assert cli.main(argv) == 0
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if "non-finite loss" in ln]
+    assert len(lines) == 1 and "lr=1e+30" in lines[0] and "(seed 1)" in lines[0]
+    for name in ("train.json", "train.png", "train.svg", "grad_norm.png", "grad_norm.svg"):
+        assert (out / name).stat().st_size > 0
+    summary = json.loads((out / "train.json").read_text())
+    assert summary["versions"]["jax"] and summary["device"]
+    calm, wild = summary["variants"]
+    assert calm["config"]["lr"] == 0.01 and wild["config"]["lr"] == 1e30
+    for run in calm["per_seed"]:
+        assert run["diverged_at"] is None and len(run["loss"]) == 12
+        assert run["test_steps"] == [0, 5, 10, 12]
+        assert math.isfinite(run["final_test_loss"])
+    for run in wild["per_seed"]:
+        d = run["diverged_at"]
+        assert d is not None and d >= 1
+        assert len(run["loss"]) == d + 1 == len(run["grad_norm"]) == len(run["update_norm"])
+        assert all(math.isfinite(v) for v in run["loss"][:d])
+        assert not math.isfinite(float(run["loss"][d]))
+        assert all(s <= d for s in run["test_steps"]) and run["test_steps"][0] == 0
+        assert run["solved_step"] is None
+
+    store = (out / "results.jsonl").read_bytes()
+    assert store.count(b"\n") == 2
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a stored cell was trained again")
+
+    monkeypatch.setattr("analysis.train.train", no_training)
+    assert cli.main(argv) == 0
+    assert (out / "results.jsonl").read_bytes() == store
+    again = json.loads((out / "train.json").read_text())
+    assert again["variants"] == summary["variants"]
