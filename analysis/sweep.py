@@ -44,6 +44,7 @@ import itertools
 import json
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -425,10 +426,40 @@ def map_batch(fn: Callable[..., Any], keys: Any, batched: Any, *args: Any) -> An
     """``vmap`` of ``fn(key, row, *args)`` over rows of ``keys`` and ``batched`` (both with the
     same leading axis N, sharded over all devices); ``args`` are shared. ``batched=None``
     calls ``fn(key, *args)``. Returns a pytree with leading axis N."""
+    import jax
+
     n = keys.shape[0]
-    compiled, inputs = _prepare(fn, keys, batched, args)
-    out = compiled(*inputs)
+    jitted, inputs = _prepare(fn, keys, batched, args)
+    executable = _executable(jitted, inputs)
+    # Compiling may overlap across threads (`run(workers=N)`), executing may not: two XLA:CPU
+    # programs running at once can starve each other of the intra-op thread pool and hang.
+    with _EXECUTE_LOCK:
+        out = jax.block_until_ready(executable(*inputs))
     return _head(out, n) if inputs[0].shape[0] != n else out
+
+
+_EXECUTE_LOCK = threading.Lock()
+_EXECUTABLES: dict[Any, Any] = {}
+_EXECUTABLES_LOCK = threading.Lock()
+
+
+def _executable(jitted: Callable[..., Any], inputs: list) -> Callable[..., Any]:
+    """``jitted`` compiled ahead of time for these inputs' shapes, dtypes and shardings."""
+    import jax
+
+    leaves, treedef = jax.tree.flatten(inputs)
+    key = (
+        jitted,
+        treedef,
+        tuple((x.shape, str(x.dtype), getattr(x, "sharding", None)) for x in leaves),
+    )
+    with _EXECUTABLES_LOCK:
+        exe = _EXECUTABLES.get(key)
+    if exe is None:
+        exe = jitted.lower(*inputs).compile()  # outside the lock: threads compile in parallel
+        with _EXECUTABLES_LOCK:
+            exe = _EXECUTABLES.setdefault(key, exe)
+    return exe
 
 
 def _head(tree: Any, n: int) -> Any:
