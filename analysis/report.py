@@ -46,10 +46,10 @@ class ReportConfig:
         "sigmoid/tanh",
     )
     train_length: int = 100
-    train_steps: int = 1500
-    train_hidden: int = 64
-    train_batch: int = 64
-    train_lr: float = 1e-2
+    train_steps: int = 1200
+    train_hidden: int = 32
+    train_batch: int = 32
+    train_lr: float = 2e-2
     train_seeds: int = 3
     train_forget_bias: float = 1.0
     cost_n: int = 2_000_000
@@ -85,7 +85,10 @@ PRESETS: dict[str, ReportConfig] = {
         decay_seeds=5,
         lyapunov_k=8,
         train_variants=tuple(v.name for v in variants.VARIANTS),
-        train_steps=4000,
+        train_steps=3000,
+        train_hidden=64,
+        train_batch=64,
+        train_lr=1e-2,
         train_seeds=5,
         verify_points=100_000,
     ),
@@ -129,6 +132,7 @@ def _train_cell(cfg: ReportConfig, variant: str) -> dict:
             hidden=cfg.train_hidden,
             lr=cfg.train_lr,
             forget_bias=cfg.train_forget_bias,
+            stop_when_solved=True,
             **variants.slots(v),
         )
     )
@@ -247,13 +251,16 @@ def decay_rows(records: Sequence[Mapping]) -> list[dict]:
 
 
 def training_outcome(seed_result: Mapping[str, Any], baseline: float) -> str:
-    """solved / diverged / stuck at baseline (final test loss >= 0.8 x baseline) / learning."""
+    """One seed's outcome: solved; diverged (a non-finite loss); blew up (final test loss above
+    10x the baseline, still finite); stuck at baseline (at or above 0.8x it); else learning."""
     if seed_result["solved_step"] is not None:
         return "solved"
     if seed_result["diverged_at"] is not None:
         return "diverged"
     final = float(seed_result["final_test_loss"])
-    if not math.isfinite(final) or final >= 0.8 * baseline:
+    if not math.isfinite(final) or final > 10 * baseline:
+        return "blew up"
+    if final >= 0.8 * baseline:
         return "stuck at baseline"
     return "learning, not solved"
 

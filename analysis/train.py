@@ -61,6 +61,7 @@ class TrainConfig:
     eval_every: int = 50
     test_batch: int = 1000
     dtype: str = "float32"
+    stop_when_solved: bool = False  # end once every seed has solved the task or diverged
 
     def validate(self) -> TrainConfig:
         """ValueError (one line, naming the valid choices) on any bad field; self otherwise."""
@@ -293,7 +294,10 @@ def train(
             last = metrics.loss[:, -1]
             finite = last[np.isfinite(last)]
             bar.set_postfix(loss=f"{finite.mean():.4g}" if finite.size else "non-finite")
-            if bool(np.all(np.asarray(state.diverged_at) >= 0)):
+            settled = np.asarray(state.diverged_at) >= 0
+            if cfg.stop_when_solved:
+                settled |= np.any(np.stack(solved, axis=1), axis=1)
+            if bool(np.all(settled)):
                 break
     t_end = time.perf_counter()
     cat = StepMetrics(*(np.concatenate(m, axis=1) for m in zip(*collected, strict=True)))

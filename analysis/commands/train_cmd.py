@@ -68,6 +68,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval-every", type=int, default=None, help="steps between test losses")
     p.add_argument("--test-batch", type=int, default=None, help="held-out batch size")
     p.add_argument(
+        "--stop-when-solved",
+        action="store_true",
+        default=None,
+        help="end a variant once every seed has solved the task (or diverged)",
+    )
+    p.add_argument(
         "--compare",
         action="append",
         default=[],
@@ -99,6 +105,7 @@ def _base_config(args: argparse.Namespace) -> dict[str, Any]:
         "optimizer": args.optimizer,
         "eval_every": args.eval_every,
         "test_batch": args.test_batch,
+        "stop_when_solved": args.stop_when_solved,
     }
     base.update({k: v for k, v in given.items() if v is not None})
     return base
