@@ -1,5 +1,7 @@
 """The seed-claims audit: formulas as written on the page, and the property claims."""
 
+from pathlib import Path
+
 import pytest
 
 from analysis import claims
@@ -68,3 +70,15 @@ def test_cost_rows_use_the_measured_ratio():
     rows = {r.id: r for r in claims.measured_rows(claims.Evidence(costs=costs, device="cpu"))}
     assert rows["hard_tanh-cheaper"].data["forward_ratio"] == pytest.approx(0.5)
     assert rows["hard_tanh-cheaper"].verdict == claims.DEPENDS
+
+
+SEED_PAGE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "lstm-activations-qa.txt"
+
+
+@pytest.mark.skipif(not SEED_PAGE.is_file(), reason="the shared seed page is not beside the repo")
+def test_audited_formulas_are_verbatim_from_the_seed_page():
+    page = SEED_PAGE.read_text()
+    for f, df, _ in claims.SEED_FORMULAS.values():
+        assert f in page, f
+        assert df in page, df
+    assert claims.TANH_SECOND_FORM in page
