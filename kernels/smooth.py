@@ -11,6 +11,17 @@ from jax import lax
 from kernels._core import Activation, Kink, Properties, make_activation, register
 
 
+def _logistic_pair(v):
+    """(sigma(v), sigma'(v)) from one exp: t = sigma(-|v|) <= 1/2, then
+    sigma(v) = 1 - t (v >= 0) or t, and sigma'(v) = t (1 - t).
+
+    Why: sigma(v) sigma(-v) costs two exps and 1 - t never cancels (t <= 1/2), so both
+    keep relative accuracy in both tails; inside one program f and f' share the exp.
+    """
+    t = lax.logistic(-jnp.abs(v))
+    return jnp.where(v >= 0, 1 - t, t), t * (1 - t)
+
+
 @register("sigmoid")
 def sigmoid() -> Activation:
     r"""Logistic sigmoid.
@@ -19,15 +30,16 @@ def sigmoid() -> Activation:
               \sigma'(z) = \sigma(z)\,\sigma(-z),\quad
               \sigma''(z) = -\sigma'(z)\tanh(z/2)
 
-    ``lax.logistic`` never overflows; sigma(z) sigma(-z) keeps relative accuracy in both
-    tails where sigma(1 - sigma) would round to 0.
+    ``lax.logistic`` never overflows; sigma(z) sigma(-z), formed as t (1 - t) with
+    t = sigma(-|z|) (see `_logistic_pair`), keeps relative accuracy in both tails where
+    sigma(1 - sigma) would round to 0, and costs one exp, shared with f.
     """
 
     def f(x):
-        return lax.logistic(x)
+        return _logistic_pair(x)[0]
 
     def d1(x):
-        return lax.logistic(x) * lax.logistic(-x)
+        return _logistic_pair(x)[1]
 
     def d2(x):
         return -d1(x) * jnp.tanh(x / 2)
@@ -366,8 +378,7 @@ def gelu_tanh() -> Activation:
         x2 = xc * xc
         v = 2 * _GELU_C * xc * (1 + _GELU_A * x2)
         dv = 2 * _GELU_C * (1 + 3 * _GELU_A * x2)
-        s = lax.logistic(v)
-        ds = s * lax.logistic(-v)
+        s, ds = _logistic_pair(v)
         return xc, v, dv, s, ds
 
     def f(x):
@@ -419,16 +430,16 @@ def silu() -> Activation:
     """
 
     def f(x):
-        return jnp.where(x < -_CLIP, jnp.zeros_like(x), x * lax.logistic(_clip(x)))
+        return jnp.where(x < -_CLIP, jnp.zeros_like(x), x * _logistic_pair(_clip(x))[0])
 
     def d1(x):
         xc = _clip(x)
-        s = lax.logistic(xc)
-        return s + xc * (s * lax.logistic(-xc))
+        s, ds = _logistic_pair(xc)
+        return s + xc * ds
 
     def d2(x):
         xc = _clip(x)
-        ds = lax.logistic(xc) * lax.logistic(-xc)
+        ds = _logistic_pair(xc)[1]
         return 2 * ds - (xc * ds) * jnp.tanh(xc / 2)
 
     def reference(x):
