@@ -15,7 +15,17 @@ from typing import Any
 
 from analysis.errors import UsageError
 
-_VERSIONED = ("actgrad", "jax", "jaxlib", "optax", "numpy", "matplotlib", "torch", "flax", "equinox")
+_VERSIONED = (
+    "actgrad",
+    "jax",
+    "jaxlib",
+    "optax",
+    "numpy",
+    "matplotlib",
+    "torch",
+    "flax",
+    "equinox",
+)
 
 
 def _jsonable(obj: Any) -> Any:

@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault("ACTGRAD_PROGRESS", "0")
 
-import jax  # noqa: E402
-from hypothesis import settings  # noqa: E402
+import jax
+from hypothesis import settings
 
 jax.config.update("jax_enable_x64", True)
 
