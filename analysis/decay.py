@@ -29,7 +29,9 @@ import numpy as np
 
 from analysis import gradients, lstm, sweep
 
-LSTM_FIELDS = tuple(f.name for f in dataclasses.fields(lstm.LSTMConfig))
+# `fused` only switches lstm.apply's backward; decay measures through lstm.scan_steps and
+# lstm.step (it needs jvp and per-step perturbations), so it is not part of a decay cell.
+LSTM_FIELDS = tuple(f.name for f in dataclasses.fields(lstm.LSTMConfig) if f.name != "fused")
 RUN_FIELDS = ("length", "batch", "loss", "lyapunov_k")
 
 

@@ -4,9 +4,10 @@
 same dtype rules) but differentiates through one ``jax.custom_vjp`` instead of letting JAX
 transpose the scan step by step. The backward pass, as cuDNN does it:
 
-* saves only what it needs per step: the activated gates a = (i, f, g, o) (T, B, 4H), the cell
-  states c_t and y_t = output(c_t) (T, B, H), and the pre-activations z only for a slot whose
-  kernel has no ``grad_from_output`` (for tanh, f'(z) = 1 - y^2 comes from the saved output);
+* saves only what it needs per step, packed in one (T, B, n H) array (one store per step): the
+  activated gates a = (i, f, g, o), c_{t-1} and y_t = output(c_t), plus the pre-activations z
+  only when a kernel has no ``grad_from_output`` (for tanh, f'(z) = 1 - y^2 comes from the
+  saved output) and c_t only when the output kernel needs it;
 * runs one reverse scan that does only the per-step work, with carry (dh, dc)::
 
       dh_t += ghs_t;  dc_t += dh_t * o * output'(c_t)
@@ -16,10 +17,11 @@ transpose the scan step by step. The backward pass, as cuDNN does it:
 * then forms the weight gradients as ONE large matmul over all T*B rows after the scan:
   dW_hh = H_prev^T dZ, dW_ih = X^T dZ, db = sum dZ, dX = dZ W_ih^T.
 
-With ``cfg.remat``, on CPU, or with ``checkpoint_every=K`` it is a two-level checkpoint: the forward keeps
-only h_t (the output) and the cell state at every K-th step; the backward recomputes one chunk
-of K steps at a time and accumulates the weight gradients per chunk. K = round(sqrt(T)) by
-default, so stored activations are O(sqrt(T)) chunks instead of O(T) steps.
+With ``cfg.remat``, on CPU from T = 1000 steps, or with ``checkpoint_every=K`` it is a
+two-level checkpoint: the forward keeps only h_t (the output) and the cell state at every K-th
+step; the backward recomputes one chunk of K steps at a time and accumulates the weight
+gradients per chunk. K = round(sqrt(T)) by default, so stored activations are O(sqrt(T))
+chunks instead of O(T) steps.
 
 Forward-mode differentiation (jvp) is not defined for a custom_vjp; use `lstm.apply` for that.
 """
@@ -38,17 +40,20 @@ import kernels
 from analysis.lstm import LSTMConfig, LSTMParams, initial_carry
 
 Array = jax.Array
+CPU_CHECKPOINT_FROM = 1000  # sequence length from which CPU runs checkpoint by default
 
 
 @dataclass(frozen=True)
 class _Spec:
-    """The static part of one fused LSTM: kernel names, scan unroll, checkpoint chunk (0 = off)."""
+    """The static part of one fused LSTM: kernel names, scan unroll, checkpoint chunk (0 = off),
+    and whether the forward also tracks max |c_t| (`apply_fused_max_c`)."""
 
     gate: str
     candidate: str
     output: str
     unroll: int
     chunk: int
+    track_c: bool = False
 
 
 @functools.cache
@@ -67,67 +72,83 @@ def _deriv(name: str, a: Array, z: Array | None) -> Array:
     return act.grad(z) if act.grad_from_output is None else act.grad_from_output(a)
 
 
-def _forward(spec: _Spec, w_hh: Array, zx: Array, h: Array, c: Array, save: bool):
+def _layout(spec: _Spec) -> tuple[str, ...]:
+    """The (B, H)-wide blocks of one step's packed residual row, in order.
+
+    a = (i, f, g, o) activated, c_{t-1}, y_t = output(c_t); z = the 4 pre-activations only when
+    a gate or candidate kernel needs them, c_t only when the output kernel does. One packed
+    array means one store per forward step and one load per backward step.
+    """
+    blocks = ["i", "f", "g", "o", "c_prev", "y"]
+    if _needs_z(spec):
+        blocks += ["zi", "zf", "zg", "zo"]
+    if _act(spec.output).grad_from_output is None:
+        blocks.append("c")
+    return tuple(blocks)
+
+
+def _forward(
+    spec: _Spec, w_hh: Array, zx: Array, h: Array, c: Array, save: bool, peak: Array | None = None
+):
     """Run the cell over time-major zx (K, B, 4H) = x W_ih + b from (h, c).
 
-    Returns ((h_K, c_K), hs (K, B, H), residuals or None); residuals = (a, z or None, cs, ys).
+    Returns ((h_K, c_K), hs (K, B, H), residuals or None, peak); residuals (K, B, n H) are the
+    `_layout` blocks of every step. Given a scalar ``peak``, the returned one is
+    max(peak, max_t |c_t|); else None.
     """
     gate, cand, out = _act(spec.gate).fn, _act(spec.candidate).fn, _act(spec.output).fn
-    keep_z = save and _needs_z(spec)
+    layout = _layout(spec) if save else ()
 
     def body(carry, zx_t):
-        h, c = carry
+        (h, c_prev), m = carry
         z = zx_t + h @ w_hh
         zi, zf, zg, zo = jnp.split(z, 4, axis=-1)
         i, f, g, o = gate(zi), gate(zf), cand(zg), gate(zo)
-        c = f * c + i * g
+        c = f * c_prev + i * g
         y = out(c)
         h = o * y
+        if m is not None:
+            m = jnp.maximum(m, jnp.max(jnp.abs(c)))
         if not save:
-            return (h, c), h
-        a = jnp.concatenate([i, f, g, o], axis=-1)
-        return (h, c), (h, a, z if keep_z else None, c, y)
+            return ((h, c), m), h
+        named = dict(i=i, f=f, g=g, o=o, c_prev=c_prev, y=y, zi=zi, zf=zf, zg=zg, zo=zo, c=c)
+        return ((h, c), m), (h, jnp.concatenate([named[k] for k in layout], axis=-1))
 
-    (h, c), ys = jax.lax.scan(body, (h, c), zx, unroll=spec.unroll)
+    ((h, c), peak), ys = jax.lax.scan(body, ((h, c), peak), zx, unroll=spec.unroll)
     if not save:
-        return (h, c), ys, None
-    hs, a, z, cs, y = ys
-    return (h, c), hs, (a, z, cs, y)
+        return (h, c), ys, None, peak
+    hs, res = ys
+    return (h, c), hs, res, peak
 
 
-def _backward(spec: _Spec, w_hh: Array, res, c_prev: Array, ghs: Array, dh: Array, dc: Array):
+def _backward(spec: _Spec, w_hh: Array, res: Array, ghs: Array, dh: Array, dc: Array):
     """Reverse scan over one stretch: only dz_t and the carried (dh, dc) per step.
 
-    `res` from `_forward`, c_prev (K, B, H) the cell states before each step, ghs (K, B, H) the
-    cotangents of h_t from outside. Returns ((dh_0, dc_0), dZ (K, B, 4H)).
+    `res` from `_forward`, ghs (K, B, H) the cotangents of h_t from outside.
+    Returns ((dh_0, dc_0), dZ (K, B, 4H)).
     """
-    a, z, cs, ys = res
+    layout = _layout(spec)
     w_hh_t = w_hh.T
-    out_needs_c = _act(spec.output).grad_from_output is None
 
     def body(carry, xs):
         dh, dc = carry
-        g_t, a_t, z_t, c_t, cp_t, y_t = xs
+        g_t, r_t = xs
+        v = dict(zip(layout, jnp.split(r_t, len(layout), axis=-1), strict=True))
+        i, f, g, o, y = v["i"], v["f"], v["g"], v["o"], v["y"]
         dh = dh + g_t
-        i, f, g, o = jnp.split(a_t, 4, axis=-1)
-        if z_t is None:
-            zi = zf = zg = zo = None
-        else:
-            zi, zf, zg, zo = jnp.split(z_t, 4, axis=-1)
-        dc = dc + dh * o * _deriv(spec.output, y_t, c_t)
+        dc = dc + dh * o * _deriv(spec.output, y, v.get("c"))
         dz = jnp.concatenate(
             [
-                dc * g * _deriv(spec.gate, i, zi),
-                dc * cp_t * _deriv(spec.gate, f, zf),
-                dc * i * _deriv(spec.candidate, g, zg),
-                dh * y_t * _deriv(spec.gate, o, zo),
+                dc * g * _deriv(spec.gate, i, v.get("zi")),
+                dc * v["c_prev"] * _deriv(spec.gate, f, v.get("zf")),
+                dc * i * _deriv(spec.candidate, g, v.get("zg")),
+                dh * y * _deriv(spec.gate, o, v.get("zo")),
             ],
             axis=-1,
         )
         return (dz @ w_hh_t, dc * f), dz
 
-    xs = (ghs, a, z, cs if out_needs_c else None, c_prev, ys)
-    return jax.lax.scan(body, (dh, dc), xs, reverse=True, unroll=spec.unroll)
+    return jax.lax.scan(body, (dh, dc), (ghs, res), reverse=True, unroll=spec.unroll)
 
 
 def _weight_grads(x_tm: Array, h_prev: Array, dz: Array, w_ih: Array):
@@ -151,11 +172,20 @@ def _split_chunks(spec: _Spec, t: int) -> tuple[int, int, int]:
     return k, t // k, t % k
 
 
+def _peak0(spec: _Spec, c0: Array) -> Array | None:
+    """The running max |c_t| starts at 0 (|c| >= 0; a NaN still propagates through maximum)."""
+    return jnp.zeros((), c0.dtype) if spec.track_c else None
+
+
+def _peak_out(peak: Array | None, c0: Array) -> Array:
+    return jnp.zeros((), c0.dtype) if peak is None else peak
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
 def _core(spec: _Spec, w_ih: Array, w_hh: Array, b: Array, x_tm: Array, h0: Array, c0: Array):
     zx = jnp.einsum("tbi,ig->tbg", x_tm, w_ih) + b
-    (h, c), hs, _ = _forward(spec, w_hh, zx, h0, c0, save=False)
-    return hs, h, c
+    (h, c), hs, _, peak = _forward(spec, w_hh, zx, h0, c0, save=False, peak=_peak0(spec, c0))
+    return hs, h, c, _peak_out(peak, c0)
 
 
 def _core_fwd(spec, w_ih, w_hh, b, x_tm, h0, c0):
@@ -163,34 +193,38 @@ def _core_fwd(spec, w_ih, w_hh, b, x_tm, h0, c0):
     k, n, r = _split_chunks(spec, t)
     if k == t:  # no checkpoint: keep every step's residuals
         zx = jnp.einsum("tbi,ig->tbg", x_tm, w_ih) + b
-        (h, c), hs, res = _forward(spec, w_hh, zx, h0, c0, save=True)
-        return (hs, h, c), (w_ih, w_hh, b, x_tm, h0, c0, hs, res, None)
+        (h, c), hs, res, peak = _forward(spec, w_hh, zx, h0, c0, save=True, peak=_peak0(spec, c0))
+        out = (hs, h, c, _peak_out(peak, c0))
+        return out, (w_ih, w_hh, b, x_tm, h0, hs, res, None)
 
     def chunk_body(carry, x_chunk):
+        hc, peak = carry
         zx = jnp.einsum("tbi,ig->tbg", x_chunk, w_ih) + b
-        new, hs, _ = _forward(spec, w_hh, zx, *carry, save=False)
-        return new, (hs, carry[1])
+        new, hs, _, peak = _forward(spec, w_hh, zx, *hc, save=False, peak=peak)
+        return (new, peak), (hs, hc[1])
 
     main = x_tm[: n * k].reshape(n, k, *x_tm.shape[1:])
-    (h, c), (hs_main, c_starts) = jax.lax.scan(chunk_body, (h0, c0), main)
+    ((h, c), peak), (hs_main, c_starts) = jax.lax.scan(
+        chunk_body, ((h0, c0), _peak0(spec, c0)), main
+    )
     hs = hs_main.reshape(n * k, *hs_main.shape[2:])
     if r:
         c_starts = jnp.concatenate([c_starts, c[None]], axis=0)
         zx = jnp.einsum("tbi,ig->tbg", x_tm[n * k :], w_ih) + b
-        (h, c), hs_tail, _ = _forward(spec, w_hh, zx, h, c, save=False)
+        (h, c), hs_tail, _, peak = _forward(spec, w_hh, zx, h, c, save=False, peak=peak)
         hs = jnp.concatenate([hs, hs_tail], axis=0)
-    return (hs, h, c), (w_ih, w_hh, b, x_tm, h0, c0, hs, None, c_starts)
+    out = (hs, h, c, _peak_out(peak, c0))
+    return out, (w_ih, w_hh, b, x_tm, h0, hs, None, c_starts)
 
 
 def _core_bwd(spec, saved, cot):
-    w_ih, w_hh, b, x_tm, h0, c0, hs, res, c_starts = saved
-    g_hs, g_h, g_c = cot
+    w_ih, w_hh, b, x_tm, h0, hs, res, c_starts = saved
+    g_hs, g_h, g_c, _ = cot  # max |c_t| is a logged metric: no gradient flows through it
     t = x_tm.shape[0]
     ghs = g_hs.at[-1].add(g_h)
     h_prev = _shift(h0, hs)
     if res is not None:
-        _, _, cs, _ = res
-        (dh, dc), dz = _backward(spec, w_hh, res, _shift(c0, cs), ghs, jnp.zeros_like(g_h), g_c)
+        (dh, dc), dz = _backward(spec, w_hh, res, ghs, jnp.zeros_like(g_h), g_c)
         dw_ih, dw_hh, db, dx = _weight_grads(x_tm, h_prev, dz, w_ih)
         return dw_ih, dw_hh, db, dx, dh, dc
 
@@ -198,8 +232,8 @@ def _core_bwd(spec, saved, cot):
 
     def chunk_grads(x_c, hp_c, c_start, g_c_, dh, dc):
         zx = jnp.einsum("tbi,ig->tbg", x_c, w_ih) + b
-        _, _, res_c = _forward(spec, w_hh, zx, hp_c[0], c_start, save=True)
-        (dh, dc), dz = _backward(spec, w_hh, res_c, _shift(c_start, res_c[2]), g_c_, dh, dc)
+        _, _, res_c, _ = _forward(spec, w_hh, zx, hp_c[0], c_start, save=True)
+        (dh, dc), dz = _backward(spec, w_hh, res_c, g_c_, dh, dc)
         return (dh, dc), _weight_grads(x_c, hp_c, dz, w_ih)
 
     dh, dc = jnp.zeros_like(g_h), g_c
@@ -232,16 +266,39 @@ _core.defvjp(_core_fwd, _core_bwd)
 
 
 def default_chunk(length: int, remat: bool = False) -> int:
-    """Checkpoint interval K for `length` steps: round(sqrt(T)) with remat or on CPU, else 0 (off).
+    """Checkpoint interval K for `length` steps: round(sqrt(T)) with remat, or on CPU for
+    T >= CPU_CHECKPOINT_FROM; else 0 (store every step).
 
-    On this project's CPU the two-level checkpoint was faster than storing every step (at
-    S2, B=1 H=64 T=10^4: 51 ms against 84 ms; see BENCHMARKS.md): the recomputed forward
-    costs less than streaming T steps of residuals through memory. Accelerators keep every
+    On this project's 2-core CPU (in-process medians, float32): S2 (B=1, H=64, T=10^4)
+    49 ms with K=100 against 56 ms storing every step; S1 (B=32, H=128, T=1000) a tie
+    (233 vs 227 ms, and K cuts memory); S3 (B=128, H=256, T=200) 437 ms with K=14 against
+    393 ms storing, as is training at T=100 (see analysis/train.py). Accelerators keep every
     step unless remat is asked for.
     """
-    if remat or jax.default_backend() == "cpu":
+    if remat or (jax.default_backend() == "cpu" and length >= CPU_CHECKPOINT_FROM):
         return max(1, round(math.sqrt(length)))
     return 0
+
+
+def _run(params, xs, cfg, h0, c0, checkpoint_every, track_c: bool):
+    dt = cfg.jnp_dtype
+    xs = jnp.asarray(xs, dt)
+    if xs.ndim != 3 or xs.shape[-1] != cfg.input_size:
+        raise ValueError(
+            f"fast_lstm.apply_fused: xs must have shape (B, T, {cfg.input_size}), "
+            f"got {tuple(xs.shape)}"
+        )
+    if checkpoint_every is None:
+        checkpoint_every = default_chunk(xs.shape[1], cfg.remat)
+    if checkpoint_every < 0:
+        raise ValueError(
+            f"fast_lstm.apply_fused: checkpoint_every must be >= 0, got {checkpoint_every}"
+        )
+    spec = _Spec(cfg.gate, cfg.candidate, cfg.output, cfg.unroll, int(checkpoint_every), track_c)
+    h, c = initial_carry(cfg, xs.shape[0], h0, c0)
+    w_ih, w_hh, b = (jnp.asarray(p).astype(dt) for p in params)
+    hs, h_t, c_t, peak = _core(spec, w_ih, w_hh, b, jnp.swapaxes(xs, 0, 1), h, c)
+    return jnp.swapaxes(hs, 0, 1), (h_t, c_t), peak
 
 
 @functools.partial(jax.jit, static_argnames=("cfg", "checkpoint_every"))
@@ -257,23 +314,25 @@ def apply_fused(
 
     ``checkpoint_every`` K > 0 keeps the cell state every K steps and recomputes the rest in
     the backward pass; 0 stores every step; None picks `default_chunk` (sqrt(T) with
-    ``cfg.remat`` or on CPU).
+    ``cfg.remat`` or on CPU for T >= 1000).
     """
-    dt = cfg.jnp_dtype
-    xs = jnp.asarray(xs, dt)
-    if xs.ndim != 3 or xs.shape[-1] != cfg.input_size:
-        raise ValueError(
-            f"fast_lstm.apply_fused: xs must have shape (B, T, {cfg.input_size}), "
-            f"got {tuple(xs.shape)}"
-        )
-    if checkpoint_every is None:
-        checkpoint_every = default_chunk(xs.shape[1], cfg.remat)
-    if checkpoint_every < 0:
-        raise ValueError(
-            f"fast_lstm.apply_fused: checkpoint_every must be >= 0, got {checkpoint_every}"
-        )
-    spec = _Spec(cfg.gate, cfg.candidate, cfg.output, cfg.unroll, int(checkpoint_every))
-    h, c = initial_carry(cfg, xs.shape[0], h0, c0)
-    w_ih, w_hh, b = (jnp.asarray(p).astype(dt) for p in params)
-    hs, h_t, c_t = _core(spec, w_ih, w_hh, b, jnp.swapaxes(xs, 0, 1), h, c)
-    return jnp.swapaxes(hs, 0, 1), (h_t, c_t)
+    hs, carry, _ = _run(params, xs, cfg, h0, c0, checkpoint_every, track_c=False)
+    return hs, carry
+
+
+@functools.partial(jax.jit, static_argnames=("cfg", "checkpoint_every"))
+def apply_fused_max_c(
+    params: LSTMParams,
+    xs: ArrayLike,
+    cfg: LSTMConfig,
+    h0: ArrayLike | None = None,
+    c0: ArrayLike | None = None,
+    checkpoint_every: int | None = None,
+) -> tuple[Array, tuple[Array, Array], Array]:
+    """`apply_fused` that also returns max_{t>=1,b,j} |c_t| (a scalar, NaN if any c_t is NaN).
+
+    The maximum is tracked in the forward scan and carries no gradient (as under
+    ``lax.stop_gradient``): it is a logged metric, and the gradients of hs, h_T, c_T are
+    exactly those of `apply_fused`.
+    """
+    return _run(params, xs, cfg, h0, c0, checkpoint_every, track_c=True)

@@ -58,7 +58,9 @@ class LSTMConfig:
     b_f by `init`; ``init``: "orthogonal" (default), "uniform" or "chrono" (needs ``t_max``);
     ``dtype``: float16 | bfloat16 | float32 | float64; ``unroll``: steps per scan iteration;
     ``remat``: recompute each step in the backward pass (``jax.checkpoint``) instead of
-    storing its activations, for long sequences.
+    storing its activations, for long sequences; ``fused``: `apply` runs
+    `analysis.fast_lstm.apply_fused` (same values and gradients, hand-written backward, faster;
+    reverse mode only: no jvp). `step` and `scan_steps` ignore it.
     """
 
     input_size: int = 1
@@ -72,6 +74,7 @@ class LSTMConfig:
     unroll: int = 1
     remat: bool = False
     t_max: int | None = None
+    fused: bool = False
 
     def __post_init__(self) -> None:
         owner = "LSTMConfig"
@@ -100,6 +103,8 @@ class LSTMConfig:
             raise ValueError(f"{owner}: forget_bias must be finite, got {fb!r}")
         if not isinstance(self.remat, bool):
             raise TypeError(f"{owner}: remat must be a bool, got {self.remat!r}")
+        if not isinstance(self.fused, bool):
+            raise TypeError(f"{owner}: fused must be a bool, got {self.fused!r}")
         if self.t_max is not None:
             _check_int(owner, "t_max", self.t_max, 2)
         if self.init == "chrono" and self.t_max is None:
@@ -260,7 +265,12 @@ def apply(
     """Run the LSTM over a batch: xs (B, T, I) -> (hs (B, T, H), (h_T (B, H), c_T (B, H))).
 
     ``h0``, ``c0`` (broadcastable to (B, H)) default to zeros. Computes in ``cfg.dtype``.
+    With ``cfg.fused`` it is `fast_lstm.apply_fused` (same results, custom_vjp backward).
     """
+    if cfg.fused:
+        from analysis import fast_lstm  # imports this module: a top-level import would cycle
+
+        return fast_lstm.apply_fused(params, xs, cfg, h0, c0)
     zx = input_projection(params, xs, cfg)
     carry = initial_carry(cfg, zx.shape[1], h0, c0)
     carry, hs = scan_steps(params, cfg, carry, zx)

@@ -151,3 +151,40 @@ def test_bad_input_shape_raises():
         fast_lstm.apply_fused(params, xs[..., :2], cfg)
     with pytest.raises(ValueError, match="checkpoint_every"):
         fast_lstm.apply_fused(params, xs, cfg, checkpoint_every=-1)
+
+
+@pytest.mark.parametrize("checkpoint_every", [0, 4])
+@pytest.mark.parametrize("pair", [PAIRS[0], PAIRS[1], PAIRS[4]], ids="-".join)
+def test_max_c_variant_tracks_the_peak_and_keeps_gradients(pair, checkpoint_every):
+    cfg, params, xs, h0, c0 = make(*pair)
+    gate, cand = (kernels.get(n).fn for n in (cfg.gate, cfg.candidate))
+
+    def peak_loop(p):
+        """max_{t>=1} |c_t| by a plain Python loop over the textbook equations."""
+        h, c, peak = h0, c0, 0.0
+        for t in range(T):
+            z = xs[:, t] @ p.w_ih + h @ p.w_hh + p.b
+            zi, zf, zg, zo = jnp.split(z, 4, axis=-1)
+            c = gate(zf) * c + gate(zi) * cand(zg)
+            h = gate(zo) * kernels.get(cfg.output).fn(c)
+            peak = max(peak, float(jnp.max(jnp.abs(c))))
+        return peak
+
+    def run(p, x, c, h0_, c0_):
+        hs, carry, _ = fast_lstm.apply_fused_max_c(
+            p, x, c, h0_, c0_, checkpoint_every=checkpoint_every
+        )
+        return hs, carry
+
+    _, _, peak = fast_lstm.apply_fused_max_c(
+        params, xs, cfg, h0, c0, checkpoint_every=checkpoint_every
+    )
+    assert peak.shape == () and peak.dtype == jnp.float64
+    assert float(peak) == pytest.approx(peak_loop(params), rel=1e-12)
+    g_ref = grads(plain_lstm, cfg, params, xs, h0, c0)
+    assert_trees_close(grads(run, cfg, params, xs, h0, c0), g_ref, rtol=1e-10, atol=1e-11)
+    # under vmap (seeds): one peak per parameter set
+    stacked = jax.tree.map(lambda a: jnp.stack([a, 0.5 * a]), params)
+    peaks = jax.vmap(lambda p: fast_lstm.apply_fused_max_c(p, xs, cfg, h0, c0)[2])(stacked)
+    half = jax.tree.map(lambda a: 0.5 * a, params)
+    assert float(peaks[1]) == pytest.approx(peak_loop(half), rel=1e-12)

@@ -44,6 +44,8 @@ CASES = [
     dict(candidate="identity", output="identity"),  # NIAF + NOAF
     dict(init="uniform", unroll=3),
     dict(remat=True, forget_bias=3.0),
+    dict(fused=True),
+    dict(fused=True, candidate="relu", output="relu", remat=True),
 ]
 
 
@@ -73,6 +75,24 @@ def test_step_is_one_scan_iteration():
     _, (h_t, c_t) = lstm.apply(params, xs, cfg)
     np.testing.assert_allclose(carry[0], h_t, rtol=1e-14, atol=0)
     np.testing.assert_allclose(carry[1], c_t, rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("slots", [("tanh", "tanh"), ("relu", "relu")])
+def test_fused_apply_has_the_plain_gradients_float64(slots):
+    kw = dict(input_size=3, hidden_size=5, candidate=slots[0], output=slots[1], dtype="float64")
+    plain, fused = lstm.LSTMConfig(**kw), lstm.LSTMConfig(**kw, fused=True)
+    params = lstm.init(jax.random.key(5), plain)
+    xs = jax.random.normal(jax.random.key(6), (2, 9, 3), jnp.float64)
+    c0 = 0.4 * jax.random.normal(jax.random.key(7), (2, 5), jnp.float64)
+
+    def loss(p, x, c, cfg):
+        hs, (h, c_t) = lstm.apply(p, x, cfg, None, c)
+        return jnp.sum(jnp.cos(hs)) + jnp.sum(h * c_t)
+
+    ref = jax.grad(loss, argnums=(0, 1, 2))(params, xs, c0, plain)
+    got = jax.grad(loss, argnums=(0, 1, 2))(params, xs, c0, fused)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("with_state", [False, True])
@@ -192,6 +212,7 @@ BAD_CONFIGS = [
     (dict(forget_bias=float("nan")), ValueError, "finite"),
     (dict(unroll=0), ValueError, "unroll"),
     (dict(remat="yes"), TypeError, "remat"),
+    (dict(fused=1), TypeError, "fused"),
 ]
 
 

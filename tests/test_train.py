@@ -45,6 +45,35 @@ def test_forward_matches_lstm_apply_and_tracks_max_abs_c():
     assert pred.shape == (3, cfg.task_spec().length, tasks.COPY_ALPHABET)
 
 
+@pytest.mark.parametrize("slots", [("tanh", "tanh"), ("relu", "relu")])
+@pytest.mark.parametrize("store_bytes", [0, train.FUSED_STORE_BYTES])
+def test_fused_and_plain_give_the_same_loss_gradients_and_max_c(slots, store_bytes, monkeypatch):
+    # a budget of 0 bytes checkpoints every round(sqrt(11)) = 3 steps (and a tail of 2); the
+    # default stores every step
+    monkeypatch.setattr(train, "FUSED_STORE_BYTES", store_bytes)
+    base = dict(task="adding", length=11, batch=5, hidden=4, dtype="float64", forget_bias=0.5)
+    base |= dict(candidate=slots[0], output=slots[1])
+    plain, fused = (train.TrainConfig(**base, fused=f) for f in (False, True))
+    keys = sweep.seed_keys([0, 1])
+    params = jax.vmap(lambda k: train.init_model(k, plain))(keys)
+    # a larger scale than init so relu/relu cells grow and gates saturate
+    params = params._replace(lstm=jax.tree.map(lambda a: 2.5 * a, params.lstm))
+    x, y = plain.task_spec().make_batch(jax.random.key(9), 5)
+
+    def run(cfg):
+        f = jax.vmap(jax.value_and_grad(train._loss, has_aux=True), in_axes=(0, None, None, None))
+        return jax.jit(f, static_argnums=3)(params, x, y, cfg)
+
+    (loss_p, c_p), g_p = run(plain)
+    (loss_f, c_f), g_f = run(fused)
+    assert loss_f.dtype == jnp.float64 and c_f.shape == (2,)
+    np.testing.assert_allclose(loss_f, loss_p, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(c_f, c_p, rtol=1e-10, atol=0)
+    assert np.all(np.asarray(c_p) > 0)
+    for a, b in zip(jax.tree.leaves(g_f), jax.tree.leaves(g_p), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 def test_metrics_match_an_independent_optax_step():
     cfg = TINY
     key = jax.random.key(3)
@@ -148,6 +177,7 @@ def test_same_seed_same_run_and_seeds_differ():
         ({"hidden": -1}, "hidden must be a positive integer"),
         ({"lr": 0.0}, "lr must be a finite number > 0"),
         ({"clip": -1.0}, "clip must be"),
+        ({"fused": "yes"}, "fused must be true or false"),
     ],
 )
 def test_bad_config(fields, match):
