@@ -491,8 +491,7 @@ def _verdict_paragraph(
 def write_figures(
     cfg: ReportConfig, out: Path, decay_records: Sequence[Mapping], train_records: Sequence[Mapping]
 ) -> dict[str, list[str]]:
-    from analysis import gallery, plots
-    from analysis.commands.train_cmd import plot_test_loss
+    from analysis import gallery, plots, train_plots
     from analysis.io import save_figure
 
     figs: dict[str, list[str]] = {"gallery": [], "decay": [], "other": []}
@@ -521,7 +520,7 @@ def write_figures(
             {"label": _variant_of(r["config"]), "config": r["config"], **r["result"]}
             for r in train_records
         ]
-        plot_test_loss(vs, out, dataclasses.asdict(cfg))
+        train_plots.plot_test_loss(vs, out, dataclasses.asdict(cfg))
         figs["other"].append("train")
     return figs
 

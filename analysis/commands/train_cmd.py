@@ -131,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         for cell in cells:
             TrainConfig(**cell).validate()
         out = ensure_writable_dir(args.out)
+        sweep.initialize_distributed()
     seeds = list(range(args.seeds))
     compared = list(compare)
     return _work(cells, seeds, compared, out)
@@ -139,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
 def _work(cells: list[dict], seeds: list[int], compared: list[str], out: Any) -> int:
     import time
 
-    from analysis import io, sweep
+    from analysis import io, sweep, train_plots
     from analysis.train import TrainConfig, train
 
     def run_cell(cell: dict, cell_seeds: list[int]) -> dict:
@@ -160,7 +161,12 @@ def _work(cells: list[dict], seeds: list[int], compared: list[str], out: Any) ->
         return result
 
     t0 = time.perf_counter()
-    records = sweep.run(cells, seeds, run_cell, out, desc="variants")
+    # The next variant compiles while this one trains.
+    records = sweep.run(cells, seeds, run_cell, out, desc="variants", workers=2)
+    import jax
+
+    if jax.process_index() != 0:
+        return 0  # process 0 writes the summary and the figures
     variants = [
         {"label": _label(r["config"], compared), "config": r["config"], **r["result"]}
         for r in records
@@ -175,8 +181,8 @@ def _work(cells: list[dict], seeds: list[int], compared: list[str], out: Any) ->
         "variants": variants,
     }
     sweep.write_summary(out, "train", summary)
-    plot_test_loss(variants, out, {"compare": compared, "seeds": seeds})
-    plot_grad_norm(variants, out, {"compare": compared, "seeds": seeds})
+    train_plots.plot_test_loss(variants, out, {"compare": compared, "seeds": seeds})
+    train_plots.plot_grad_norm(variants, out, {"compare": compared, "seeds": seeds})
     for v in variants:
         solved = [s["solved_step"] for s in v["per_seed"]]
         final = [s["final_test_loss"] for s in v["per_seed"]]
@@ -188,105 +194,3 @@ def _work(cells: list[dict], seeds: list[int], compared: list[str], out: Any) ->
         )
     print(f"wrote {out}/train.json, train.png, grad_norm.png")
     return 0
-
-
-def _floats(values: list) -> Any:
-    import numpy as np
-
-    # Non-finite numbers come back from results.jsonl as the strings "nan", "inf", "-inf".
-    return np.asarray([float(v) for v in values], dtype=float)
-
-
-def _band(series: list[tuple[Any, Any]]) -> tuple[Any, Any, Any, Any]:
-    """(x, median, min, max) over seeds of (x, y) series that may stop early (divergence)."""
-    import warnings
-
-    import numpy as np
-
-    longest = max(series, key=lambda s: len(s[0]))[0]
-    ys = np.full((len(series), len(longest)), np.nan)
-    for i, (_, y) in enumerate(series):
-        ys[i, : len(y)] = np.where(np.isfinite(y), y, np.nan)
-    with warnings.catch_warnings():
-        # An all-NaN column (every seed diverged by then) is expected: it plots as a gap.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return longest, np.nanmedian(ys, 0), np.nanmin(ys, 0), np.nanmax(ys, 0)
-
-
-def _figure(
-    variants: list[dict],
-    out: Any,
-    stem: str,
-    config: dict,
-    series_of: Any,
-    ylabel: str,
-    title: str,
-    baselines: bool,
-) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from analysis.io import save_figure
-
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for i, v in enumerate(variants):
-        color = f"C{i % 10}"
-        x, mid, lo, hi = _band([series_of(s) for s in v["per_seed"]])
-        n = len(v["per_seed"])
-        what = "1 seed" if n == 1 else f"median of {n} seeds, band min-max"
-        ax.plot(x, mid, color=color, lw=1.4, label=f"{v['label']} ({what})")
-        if n > 1:
-            ax.fill_between(x, lo, hi, color=color, alpha=0.2, lw=0)
-        for s in v["per_seed"]:
-            if s["diverged_at"] is not None:
-                ax.axvline(s["diverged_at"], color=color, ls=":", lw=1)
-    if baselines:
-        seen = set()
-        for v in variants:
-            key = (v["task"]["name"], v["task"]["T"])
-            if key not in seen:
-                seen.add(key)
-                ax.axhline(
-                    v["baseline"],
-                    color="0.3",
-                    ls="--",
-                    lw=1,
-                    label=f"baseline {key[0]} T={key[1]}: {v['baseline']:.3g}",
-                )
-    ax.set_yscale("log")
-    ax.set_xlabel("training step")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    save_figure(fig, out, stem, config)
-
-
-def plot_test_loss(variants: list[dict], out: Any, config: dict) -> None:
-    """OUT/train.png|svg: held-out loss per variant (median, min-max band), task baseline."""
-    _figure(
-        variants,
-        out,
-        "train",
-        config,
-        lambda s: (_floats(s["test_steps"]), _floats(s["test_loss"])),
-        "test loss (held-out batch)",
-        "test loss; dotted: divergence",
-        baselines=True,
-    )
-
-
-def plot_grad_norm(variants: list[dict], out: Any, config: dict) -> None:
-    """OUT/grad_norm.png|svg: global gradient norm per step per variant."""
-    _figure(
-        variants,
-        out,
-        "grad_norm",
-        config,
-        lambda s: (_floats(range(len(s["grad_norm"]))), _floats(s["grad_norm"])),
-        "global gradient norm ||g||_2 (before clipping)",
-        "gradient norm per training step",
-        baselines=False,
-    )
