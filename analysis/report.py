@@ -767,7 +767,7 @@ def reproduce_commands(cfg: ReportConfig) -> list[str]:
             f"actgrad train --task adding --length {cfg.train_length} --steps {cfg.train_steps} "
             f"--batch {cfg.train_batch} --hidden {cfg.train_hidden} --lr {cfg.train_lr:g} "
             f"--forget-bias {cfg.train_forget_bias:g} --candidate {var.candidate} "
-            f"--output {var.output} --seeds {cfg.train_seeds}"
+            f"--output {var.output} --seeds {cfg.train_seeds} --stop-when-solved"
         )
     lines += [
         "",
