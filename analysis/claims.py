@@ -295,7 +295,8 @@ def _describe_training(row: Mapping[str, Any] | None) -> str:
     solved = f"solved by {len(steps)}/{n} seeds" + (
         f" (median step {int(np.median(steps))})" if steps else ""
     )
-    return f"{row['outcome']}: {solved}, final test MSE {_fmt(float(row['final_test_loss']))}"
+    lead = solved if row["outcome"] == "solved" else f"{row['outcome']} ({solved})"
+    return f"{lead}, final test MSE {_fmt(float(row['final_test_loss']))}"
 
 
 def _cost_ratio(evidence: Evidence, a: str, b: str, key: str) -> float | None:
@@ -405,7 +406,7 @@ def measured_rows(evidence: Evidence) -> list[ClaimRow]:
     relu_c = _training(evidence, "relu/tanh")
     relu_o = _training(evidence, "tanh/relu")
     relu_b = _training(evidence, "relu/relu")
-    dec = _decay(evidence, "relu/relu", 1.0) or _decay(evidence, "relu/relu", 3.0)
+    dec = _decay(evidence, "relu/relu", 3.0) or _decay(evidence, "relu/relu", 1.0)
     rows.append(
         ClaimRow(
             "relu-instead-of-tanh",
@@ -416,7 +417,7 @@ def measured_rows(evidence: Evidence) -> list[ClaimRow]:
             f"{_describe_training(relu_o)}; ReLU in both: {_describe_training(relu_b)}"
             + (
                 f"; with ReLU in both slots max |c| reached {_fmt(float(dec['max_abs_c']))} "
-                "at initialisation"
+                f"at initialisation (forget bias {float(dec['forget_bias']):g})"
                 if dec is not None
                 else ""
             )
