@@ -4,10 +4,10 @@
 same dtype rules) but differentiates through one ``jax.custom_vjp`` instead of letting JAX
 transpose the scan step by step. The backward pass, as cuDNN does it:
 
-* saves only what it needs per step, packed in one (T, B, n H) array (one store per step): the
-  activated gates a = (i, f, g, o), c_{t-1} and y_t = output(c_t), plus the pre-activations z
-  only when a kernel has no ``grad_from_output`` (for tanh, f'(z) = 1 - y^2 comes from the
-  saved output) and c_t only when the output kernel needs it;
+* saves only what it needs per step, each block its own (T, B, H) stacked output: the
+  activated gates a = (i, f, g, o) and c_{t-1}, plus the pre-activations z only when a kernel
+  has no ``grad_from_output`` (for tanh, f'(z) = 1 - y^2 comes from the saved output); c_t and
+  y_t = output(c_t) are recomputed in the backward from them;
 * runs one reverse scan that does only the per-step work, with carry (dh, dc)::
 
       dh_t += ghs_t;  dc_t += dh_t * o * output'(c_t)
@@ -17,11 +17,14 @@ transpose the scan step by step. The backward pass, as cuDNN does it:
 * then forms the weight gradients as ONE large matmul over all T*B rows after the scan:
   dW_hh = H_prev^T dZ, dW_ih = X^T dZ, db = sum dZ, dX = dZ W_ih^T.
 
-With ``cfg.remat``, on CPU from T = 1000 steps, or with ``checkpoint_every=K`` it is a
-two-level checkpoint: the forward keeps only h_t (the output) and the cell state at every K-th
-step; the backward recomputes one chunk of K steps at a time and accumulates the weight
-gradients per chunk. K = round(sqrt(T)) by default, so stored activations are O(sqrt(T))
-chunks instead of O(T) steps.
+The forward computes z = x_t W_ih + h_{t-1} W_hh + b inside the loop (two dots per step, no
+hoisted (T, B, 4H) buffer): on XLA:CPU that is faster than one large x W_ih matmul.
+
+With ``cfg.remat``, on CPU for long sequences (`default_chunk`), or with
+``checkpoint_every=K`` it is a two-level checkpoint: the forward keeps only h_t (the output)
+and the cell state at every K-th step; the backward recomputes one chunk of K steps at a time
+and accumulates the weight gradients per chunk. K = round(sqrt(T)) by default, so stored
+activations are O(sqrt(T)) chunks instead of O(T) steps.
 
 Forward-mode differentiation (jvp) is not defined for a custom_vjp; use `lstm.apply` for that.
 """
@@ -40,7 +43,13 @@ import kernels
 from analysis.lstm import LSTMConfig, LSTMParams, initial_carry
 
 Array = jax.Array
-CPU_CHECKPOINT_FROM = 1000  # sequence length from which CPU runs checkpoint by default
+# CPU runs store every step up to these (beyond them, sqrt(T) checkpointing bounds memory).
+CPU_STORE_STEPS = 10_000
+CPU_STORE_BYTES = 512 * 2**20
+# The forward scan runs at least 2 steps per iteration (fewer loop overheads; in-process
+# medians on the 2-core CPU: S2 41.9 -> 39.6 ms, S1 166 -> 163, S3 281 -> 277). The backward
+# keeps cfg.unroll: unrolling it by 2 cost 7% at S1 and 16% at B=32, H=64, T=100.
+FORWARD_MIN_UNROLL = 2
 
 
 @dataclass(frozen=True)
@@ -73,70 +82,85 @@ def _deriv(name: str, a: Array, z: Array | None) -> Array:
 
 
 def _layout(spec: _Spec) -> tuple[str, ...]:
-    """The (B, H)-wide blocks of one step's packed residual row, in order.
+    """The (B, H) residual blocks saved per step, each its own stacked scan output.
 
-    a = (i, f, g, o) activated, c_{t-1}, y_t = output(c_t); z = the 4 pre-activations only when
-    a gate or candidate kernel needs them, c_t only when the output kernel does. One packed
-    array means one store per forward step and one load per backward step.
+    a = (i, f, g, o) activated and c_{t-1}; the pre-activations z only when a gate or
+    candidate kernel needs them. c_t = f c_{t-1} + i g and output(c_t) are recomputed in the
+    backward (two cheap elementwise ops against a (T, B, 2H) store and load).
     """
-    blocks = ["i", "f", "g", "o", "c_prev", "y"]
+    blocks = ["i", "f", "g", "o", "c_prev"]
     if _needs_z(spec):
         blocks += ["zi", "zf", "zg", "zo"]
-    if _act(spec.output).grad_from_output is None:
-        blocks.append("c")
     return tuple(blocks)
 
 
 def _forward(
-    spec: _Spec, w_hh: Array, zx: Array, h: Array, c: Array, save: bool, peak: Array | None = None
+    spec: _Spec,
+    w_ih: Array,
+    w_hh: Array,
+    b: Array,
+    x_tm: Array,
+    h: Array,
+    c: Array,
+    save: bool,
+    peak: Array | None = None,
 ):
-    """Run the cell over time-major zx (K, B, 4H) = x W_ih + b from (h, c).
+    """Run the cell over time-major x (K, B, I) from (h, c).
 
-    Returns ((h_K, c_K), hs (K, B, H), residuals or None, peak); residuals (K, B, n H) are the
-    `_layout` blocks of every step. Given a scalar ``peak``, the returned one is
-    max(peak, max_t |c_t|); else None.
+    Returns ((h_K, c_K), hs (K, B, H), residuals or None, peak); residuals is a tuple of
+    (K, B, H) arrays, the `_layout` blocks of every step. Given a scalar ``peak``, the returned
+    one is max(peak, max_t |c_t|); else None.
+
+    x_t W_ih is computed inside the loop rather than hoisted as one (K B, I) @ (I, 4H) matmul:
+    on XLA:CPU the two per-step dots are cheaper than the large one plus its (K, B, 4H) buffer
+    (S3: 328 against 369 ms).
     """
     gate, cand, out = _act(spec.gate).fn, _act(spec.candidate).fn, _act(spec.output).fn
     layout = _layout(spec) if save else ()
 
-    def body(carry, zx_t):
+    def body(carry, x_t):
         (h, c_prev), m = carry
-        z = zx_t + h @ w_hh
+        z = x_t @ w_ih + h @ w_hh + b
         zi, zf, zg, zo = jnp.split(z, 4, axis=-1)
         i, f, g, o = gate(zi), gate(zf), cand(zg), gate(zo)
         c = f * c_prev + i * g
-        y = out(c)
-        h = o * y
+        h = o * out(c)
         if m is not None:
             m = jnp.maximum(m, jnp.max(jnp.abs(c)))
         if not save:
             return ((h, c), m), h
-        named = dict(i=i, f=f, g=g, o=o, c_prev=c_prev, y=y, zi=zi, zf=zf, zg=zg, zo=zo, c=c)
-        return ((h, c), m), (h, jnp.concatenate([named[k] for k in layout], axis=-1))
+        named = dict(i=i, f=f, g=g, o=o, c_prev=c_prev, zi=zi, zf=zf, zg=zg, zo=zo)
+        # Separate stacked outputs, not one concatenated row: XLA:CPU writes each block in
+        # place, where a concatenate is one more copy per step (S3: 293 against 325 ms).
+        return ((h, c), m), (h, tuple(named[k] for k in layout))
 
-    ((h, c), peak), ys = jax.lax.scan(body, ((h, c), peak), zx, unroll=spec.unroll)
+    unroll = max(spec.unroll, FORWARD_MIN_UNROLL)
+    ((h, c), peak), ys = jax.lax.scan(body, ((h, c), peak), x_tm, unroll=unroll)
     if not save:
         return (h, c), ys, None, peak
     hs, res = ys
     return (h, c), hs, res, peak
 
 
-def _backward(spec: _Spec, w_hh: Array, res: Array, ghs: Array, dh: Array, dc: Array):
+def _backward(spec: _Spec, w_hh: Array, res: tuple, ghs: Array, dh: Array, dc: Array):
     """Reverse scan over one stretch: only dz_t and the carried (dh, dc) per step.
 
     `res` from `_forward`, ghs (K, B, H) the cotangents of h_t from outside.
     Returns ((dh_0, dc_0), dZ (K, B, 4H)).
     """
     layout = _layout(spec)
+    out = _act(spec.output).fn
     w_hh_t = w_hh.T
 
     def body(carry, xs):
         dh, dc = carry
         g_t, r_t = xs
-        v = dict(zip(layout, jnp.split(r_t, len(layout), axis=-1), strict=True))
-        i, f, g, o, y = v["i"], v["f"], v["g"], v["o"], v["y"]
+        v = dict(zip(layout, r_t, strict=True))
+        i, f, g, o = v["i"], v["f"], v["g"], v["o"]
+        c = f * v["c_prev"] + i * g
+        y = out(c)
         dh = dh + g_t
-        dc = dc + dh * o * _deriv(spec.output, y, v.get("c"))
+        dc = dc + dh * o * _deriv(spec.output, y, c)
         dz = jnp.concatenate(
             [
                 dc * g * _deriv(spec.gate, i, v.get("zi")),
@@ -152,10 +176,18 @@ def _backward(spec: _Spec, w_hh: Array, res: Array, ghs: Array, dh: Array, dc: A
 
 
 def _weight_grads(x_tm: Array, h_prev: Array, dz: Array, w_ih: Array):
-    """dW_ih = X^T dZ, dW_hh = H_prev^T dZ, db = sum dZ, dX = dZ W_ih^T: one matmul each."""
+    """dW_ih = X^T dZ, dW_hh = H_prev^T dZ, db = sum dZ, dX = dZ W_ih^T: one matmul each.
+
+    The (T, B) axes are merged into one row axis and contracted as axis 0 of both operands:
+    XLA:CPU then runs one dot with no copies, where an einsum over "tb" transposes all of
+    dZ first (S3: 47 against 68 ms per product).
+    """
+    rows = dz.shape[0] * dz.shape[1]
+    d2 = dz.reshape(rows, dz.shape[-1])
+    dims = (((0,), (0,)), ((), ()))
     return (
-        jnp.einsum("tbi,tbg->ig", x_tm, dz),
-        jnp.einsum("tbh,tbg->hg", h_prev, dz),
+        jax.lax.dot_general(x_tm.reshape(rows, -1), d2, dims),
+        jax.lax.dot_general(h_prev.reshape(rows, -1), d2, dims),
         dz.sum((0, 1)),
         jnp.einsum("tbg,ig->tbi", dz, w_ih),
     )
@@ -183,8 +215,9 @@ def _peak_out(peak: Array | None, c0: Array) -> Array:
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
 def _core(spec: _Spec, w_ih: Array, w_hh: Array, b: Array, x_tm: Array, h0: Array, c0: Array):
-    zx = jnp.einsum("tbi,ig->tbg", x_tm, w_ih) + b
-    (h, c), hs, _, peak = _forward(spec, w_hh, zx, h0, c0, save=False, peak=_peak0(spec, c0))
+    (h, c), hs, _, peak = _forward(
+        spec, w_ih, w_hh, b, x_tm, h0, c0, save=False, peak=_peak0(spec, c0)
+    )
     return hs, h, c, _peak_out(peak, c0)
 
 
@@ -192,15 +225,15 @@ def _core_fwd(spec, w_ih, w_hh, b, x_tm, h0, c0):
     t = x_tm.shape[0]
     k, n, r = _split_chunks(spec, t)
     if k == t:  # no checkpoint: keep every step's residuals
-        zx = jnp.einsum("tbi,ig->tbg", x_tm, w_ih) + b
-        (h, c), hs, res, peak = _forward(spec, w_hh, zx, h0, c0, save=True, peak=_peak0(spec, c0))
+        (h, c), hs, res, peak = _forward(
+            spec, w_ih, w_hh, b, x_tm, h0, c0, save=True, peak=_peak0(spec, c0)
+        )
         out = (hs, h, c, _peak_out(peak, c0))
         return out, (w_ih, w_hh, b, x_tm, h0, hs, res, None)
 
     def chunk_body(carry, x_chunk):
         hc, peak = carry
-        zx = jnp.einsum("tbi,ig->tbg", x_chunk, w_ih) + b
-        new, hs, _, peak = _forward(spec, w_hh, zx, *hc, save=False, peak=peak)
+        new, hs, _, peak = _forward(spec, w_ih, w_hh, b, x_chunk, *hc, save=False, peak=peak)
         return (new, peak), (hs, hc[1])
 
     main = x_tm[: n * k].reshape(n, k, *x_tm.shape[1:])
@@ -210,8 +243,9 @@ def _core_fwd(spec, w_ih, w_hh, b, x_tm, h0, c0):
     hs = hs_main.reshape(n * k, *hs_main.shape[2:])
     if r:
         c_starts = jnp.concatenate([c_starts, c[None]], axis=0)
-        zx = jnp.einsum("tbi,ig->tbg", x_tm[n * k :], w_ih) + b
-        (h, c), hs_tail, _, peak = _forward(spec, w_hh, zx, h, c, save=False, peak=peak)
+        (h, c), hs_tail, _, peak = _forward(
+            spec, w_ih, w_hh, b, x_tm[n * k :], h, c, save=False, peak=peak
+        )
         hs = jnp.concatenate([hs, hs_tail], axis=0)
     out = (hs, h, c, _peak_out(peak, c0))
     return out, (w_ih, w_hh, b, x_tm, h0, hs, None, c_starts)
@@ -231,8 +265,7 @@ def _core_bwd(spec, saved, cot):
     k, n, r = _split_chunks(spec, t)
 
     def chunk_grads(x_c, hp_c, c_start, g_c_, dh, dc):
-        zx = jnp.einsum("tbi,ig->tbg", x_c, w_ih) + b
-        _, _, res_c, _ = _forward(spec, w_hh, zx, hp_c[0], c_start, save=True)
+        _, _, res_c, _ = _forward(spec, w_ih, w_hh, b, x_c, hp_c[0], c_start, save=True)
         (dh, dc), dz = _backward(spec, w_hh, res_c, g_c_, dh, dc)
         return (dh, dc), _weight_grads(x_c, hp_c, dz, w_ih)
 
@@ -265,17 +298,21 @@ def _core_bwd(spec, saved, cot):
 _core.defvjp(_core_fwd, _core_bwd)
 
 
-def default_chunk(length: int, remat: bool = False) -> int:
-    """Checkpoint interval K for `length` steps: round(sqrt(T)) with remat, or on CPU for
-    T >= CPU_CHECKPOINT_FROM; else 0 (store every step).
+def default_chunk(length: int, remat: bool = False, step_bytes: int = 0) -> int:
+    """Checkpoint interval K for `length` steps: round(sqrt(T)) with remat, or on CPU when
+    T > CPU_STORE_STEPS or T * step_bytes > CPU_STORE_BYTES; else 0 (store every step).
 
-    On this project's 2-core CPU (in-process medians, float32): S2 (B=1, H=64, T=10^4)
-    49 ms with K=100 against 56 ms storing every step; S1 (B=32, H=128, T=1000) a tie
-    (233 vs 227 ms, and K cuts memory); S3 (B=128, H=256, T=200) 437 ms with K=14 against
-    393 ms storing, as is training at T=100 (see analysis/train.py). Accelerators keep every
-    step unless remat is asked for.
+    ``step_bytes`` is what storing costs per step (residuals and dZ). On this project's 2-core
+    CPU (in-process medians, float32) storing is faster at every benchmark shape: S1
+    (B=32, H=128, T=1000) 155 against 167 ms with K=32, S2 (B=1, H=64, T=10^4) 42 against
+    55 ms with K=100; at T=10^5 (B=1, H=64) K=316 cuts the peak RSS from 640 to 477 MB.
+    Accelerators keep every step unless remat is asked for.
     """
-    if remat or (jax.default_backend() == "cpu" and length >= CPU_CHECKPOINT_FROM):
+    if remat:
+        return max(1, round(math.sqrt(length)))
+    if jax.default_backend() == "cpu" and (
+        length > CPU_STORE_STEPS or length * step_bytes > CPU_STORE_BYTES
+    ):
         return max(1, round(math.sqrt(length)))
     return 0
 
@@ -289,7 +326,10 @@ def _run(params, xs, cfg, h0, c0, checkpoint_every, track_c: bool):
             f"got {tuple(xs.shape)}"
         )
     if checkpoint_every is None:
-        checkpoint_every = default_chunk(xs.shape[1], cfg.remat)
+        spec0 = _Spec(cfg.gate, cfg.candidate, cfg.output, cfg.unroll, 0)
+        blocks = len(_layout(spec0)) + 4  # residual blocks, then dZ's 4H
+        step_bytes = blocks * xs.shape[0] * cfg.hidden_size * dt.itemsize
+        checkpoint_every = default_chunk(xs.shape[1], cfg.remat, step_bytes)
     if checkpoint_every < 0:
         raise ValueError(
             f"fast_lstm.apply_fused: checkpoint_every must be >= 0, got {checkpoint_every}"
@@ -314,7 +354,7 @@ def apply_fused(
 
     ``checkpoint_every`` K > 0 keeps the cell state every K steps and recomputes the rest in
     the backward pass; 0 stores every step; None picks `default_chunk` (sqrt(T) with
-    ``cfg.remat`` or on CPU for T >= 1000).
+    ``cfg.remat`` or on CPU beyond 10^4 steps or 512 MiB of stored steps).
     """
     hs, carry, _ = _run(params, xs, cfg, h0, c0, checkpoint_every, track_c=False)
     return hs, carry

@@ -188,3 +188,14 @@ def test_max_c_variant_tracks_the_peak_and_keeps_gradients(pair, checkpoint_ever
     peaks = jax.vmap(lambda p: fast_lstm.apply_fused_max_c(p, xs, cfg, h0, c0)[2])(stacked)
     half = jax.tree.map(lambda a: 0.5 * a, params)
     assert float(peaks[1]) == pytest.approx(peak_loop(half), rel=1e-12)
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the CPU rule")
+def test_default_chunk_stores_unless_long_or_large_on_cpu():
+    assert fast_lstm.default_chunk(1000) == 0
+    assert fast_lstm.default_chunk(fast_lstm.CPU_STORE_STEPS) == 0
+    assert fast_lstm.default_chunk(fast_lstm.CPU_STORE_STEPS + 1) == 100
+    # 1000 steps of 1 MiB exceed the store budget: checkpoint every round(sqrt(1000)) steps.
+    assert fast_lstm.default_chunk(1000, step_bytes=2**20) == 32
+    assert fast_lstm.default_chunk(1000, step_bytes=2**10) == 0
+    assert fast_lstm.default_chunk(100, remat=True) == 10
