@@ -36,15 +36,7 @@ class ReportConfig:
     decay_batch: int = 8
     decay_seeds: int = 3
     lyapunov_k: int = 2
-    train_variants: tuple[str, ...] = (
-        "tanh/tanh",
-        "relu/tanh",
-        "tanh/relu",
-        "relu/relu",
-        "hard_tanh/hard_tanh",
-        "leaky_relu/leaky_relu",
-        "sigmoid/tanh",
-    )
+    train_variants: tuple[str, ...] = tuple(v.name for v in variants.VARIANTS)
     train_length: int = 100
     train_steps: int = 1200
     train_hidden: int = 32
