@@ -2,6 +2,6 @@
 
 import sys
 
-from analysis.cli import main
+from analysis.cli.app import main
 
 sys.exit(main())

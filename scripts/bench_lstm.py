@@ -10,8 +10,8 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-from analysis import bench
-from analysis.io import atomic_write_json, atomic_write_text
+from analysis._util.io import atomic_write_json, atomic_write_text
+from analysis.bench import peers as bench
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,8 @@ def default_run(b: Bench) -> dict:
 
 
 def main() -> None:
-    from analysis import io
-    from analysis.train import TrainConfig, train
+    from analysis._util import io
+    from analysis.experiments.train import TrainConfig, train
 
     b = parse()
     seeds = list(range(b.seeds))

@@ -42,7 +42,8 @@ def main_map(out_json: str) -> None:
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
 
-    from analysis import io, sweep
+    from analysis._util import io
+    from analysis.experiments import sweep
 
     seeds = [3, 1, 4, 1, 5, 9, 2]  # 7: padding is needed on 2 and 4 devices
     fn = functools.partial(chain, depth=5)
@@ -76,7 +77,8 @@ def main_map(out_json: str) -> None:
 
 
 def main_sweep(out_dir: str, calls: str, n_cells: int, sleep_s: float, tag: str) -> None:
-    from analysis import io, sweep
+    from analysis._util import io
+    from analysis.experiments import sweep
 
     def run_cell(config, seeds):
         io.append_jsonl(calls, {"tag": tag, "cell": config["cell"]})

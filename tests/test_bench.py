@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import bench
-from analysis.cli import main
-from analysis.errors import UsageError
+from analysis._util.errors import UsageError
+from analysis.bench import peers as bench
+from analysis.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = bench.SHAPES["tiny"]
@@ -29,7 +29,7 @@ def test_parse_shapes_and_rows_name_the_valid_choices():
 
 
 def test_worker_prints_one_json_line():
-    cmd = [sys.executable, "-m", "analysis.bench_workers", "fused", "--batch", "2"]
+    cmd = [sys.executable, "-m", "analysis.bench.workers", "fused", "--batch", "2"]
     cmd += ["--hidden", "8", "--length", "5", "--input", "3", "--repeats", "2"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
     (line,) = out.stdout.strip().splitlines()

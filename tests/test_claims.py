@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import claims
+from analysis.report import claims
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.cli import main
+from analysis.cli.app import main
 
 SIGMOID = "1/(1+exp(-z))"
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import cli, decay
+from analysis import cli
+from analysis.experiments import decay
 
 SMALL = ["--length", "24", "--hidden", "4", "--batch", "2"]
 

@@ -86,7 +86,7 @@ def test_divergence_is_a_result_and_rerun_resumes(tmp_path, capsys, monkeypatch)
     def no_training(*args, **kwargs):
         raise AssertionError("a stored cell was trained again")
 
-    monkeypatch.setattr("analysis.train.train", no_training)
+    monkeypatch.setattr("analysis.experiments.train.train", no_training)
     assert cli.main(argv) == 0
     assert (out / "results.jsonl").read_bytes() == store
     again = json.loads((out / "train.json").read_text())

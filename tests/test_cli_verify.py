@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import pytest
 
 import kernels
-from analysis.cli import main
+from analysis.cli.app import main
 from kernels import _core
 
 

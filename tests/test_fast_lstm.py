@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import kernels
-from analysis import fast_lstm, lstm
+from analysis.cells import fast_lstm, lstm
 
 B, T, IN, H = 2, 11, 3, 4
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.formula import FormulaError, check_formula, parse, split_sides, to_jax
+from analysis.checks.formula import FormulaError, check_formula, parse, split_sides, to_jax
 
 SIGMOID = "Sigmoid(z) = 1 / (1 + exp(-z))"
 TANH = "tanh(z) = [exp(z) - exp(-z)] / [exp(z) + exp(-z)]"

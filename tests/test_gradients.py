@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from analysis import gradients, lstm
+from analysis.cells import lstm
+from analysis.flow import gradients
 
 JNP_ACTS = {"sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh, "relu": jax.nn.relu}
 

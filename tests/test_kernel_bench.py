@@ -1,7 +1,7 @@
 """The kernel benchmark runs end to end at a tiny size (no timing is asserted)."""
 
 import kernels
-from analysis import kernel_bench
+from analysis.bench import kernels as kernel_bench
 
 
 def test_tiny_run_produces_a_row_per_kernel_and_a_reason_where_slower():

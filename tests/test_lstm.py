@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from analysis import lstm
+from analysis.cells import lstm
 
 NP_ACTS = {
     "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),

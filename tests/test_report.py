@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import claims
+from analysis.report import claims
 
 pytestmark = pytest.mark.slow
 

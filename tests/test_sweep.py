@@ -1,4 +1,4 @@
-"""analysis.sweep: --compare parsing, the grid, the resumable store, devices, SIGKILL resume."""
+"""analysis.experiments.sweep: --compare parsing, the grid, the resumable store, devices, SIGKILL resume."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from analysis import sweep
-from analysis.errors import UsageError
+from analysis._util.errors import UsageError
+from analysis.experiments import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "tests" / "_sweep_worker.py"

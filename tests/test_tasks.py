@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from analysis import tasks
+from analysis.experiments import tasks
 
 
 def _np(a):

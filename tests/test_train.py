@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from jax import monitoring
 
-from analysis import lstm, sweep, tasks, train
+from analysis.cells import lstm
+from analysis.experiments import sweep, tasks, train
 
 TINY = train.TrainConfig(
     task="adding", length=6, steps=7, batch=4, hidden=3, eval_every=3, test_batch=8

@@ -1,4 +1,4 @@
-"""analysis.verify: passes on the real kernels, fails on deliberately broken ones."""
+"""analysis.checks.verify: passes on the real kernels, fails on deliberately broken ones."""
 
 import jax
 import jax.numpy as jnp
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import kernels
-from analysis import verify
+from analysis.checks import verify
 from kernels._core import Kink, make_activation
 
 N = 2000
@@ -149,6 +149,6 @@ def test_fast_compile_option_keeps_results_bit_identical():
 
 
 def test_check_formula_is_reexported():
-    pytest.importorskip("analysis.formula")
+    pytest.importorskip("analysis.checks.formula")
     assert callable(verify.check_formula)
     assert issubclass(verify.FormulaError, ValueError)

@@ -1,0 +1,162 @@
+"""Files: atomic writes, whole-line appends, run metadata (versions, device), figures."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import platform
+import tempfile
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from analysis._util.errors import UsageError
+
+_VERSIONED = (
+    "actgrad",
+    "jax",
+    "jaxlib",
+    "optax",
+    "numpy",
+    "matplotlib",
+    "torch",
+    "flax",
+    "equinox",
+)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Plain JSON types; non-finite floats become the strings "inf", "-inf", "nan"."""
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "tolist") and not isinstance(obj, str | bytes):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str | int):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else ("nan" if math.isnan(obj) else str(obj))
+    if hasattr(obj, "_asdict"):
+        return _jsonable(obj._asdict())
+    if hasattr(obj, "__dataclass_fields__"):
+        return _jsonable({k: getattr(obj, k) for k in obj.__dataclass_fields__})
+    if isinstance(obj, Path):
+        return str(obj)
+    return str(obj)
+
+
+def to_json(obj: Any, *, indent: int | None = 2) -> str:
+    """JSON text of `obj` (arrays, NamedTuples, dataclasses and non-finite floats allowed)."""
+    return json.dumps(_jsonable(obj), indent=indent, allow_nan=False)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write `data` to `path` so that a reader sees the old file or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
+    return atomic_write_text(path, to_json(obj) + "\n")
+
+
+def append_jsonl(path: str | os.PathLike, obj: Any) -> None:
+    """Append `obj` as one whole JSON line, flushed and fsynced before returning."""
+    line = (to_json(obj, indent=None) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        # One write call for the whole line: a crash leaves at most a torn last line.
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def ensure_writable_dir(path: str | os.PathLike) -> Path:
+    """Create `path` if needed and check it can be written; UsageError otherwise."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-probe.", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise UsageError(f"--out {str(path)!r} cannot be written: {reason}") from None
+    return path
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the packages a result depends on (installed ones only)."""
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[name] = metadata.version(name)
+    return out
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def device_description() -> str:
+    """The JAX device results were computed on, in words, e.g. 'cpu: AMD EPYC ... (2 cores)'."""
+    import jax
+
+    dev = jax.devices()[0]
+    n = jax.device_count()
+    if dev.platform == "cpu":
+        return f"cpu: {cpu_model()} ({os.cpu_count()} cores, {n} JAX device(s))"
+    return f"{dev.platform}: {dev.device_kind} x{n}"
+
+
+def run_metadata() -> dict[str, Any]:
+    """Versions, device and machine, recorded beside every result."""
+    return {
+        "versions": versions(),
+        "device": device_description(),
+        "machine": {"platform": platform.platform(), "cpu": cpu_model(), "cores": os.cpu_count()},
+    }
+
+
+def save_figure(fig: Any, out_dir: str | os.PathLike, stem: str, config: Any = None) -> list[Path]:
+    """Write `fig` as STEM.png and STEM.svg atomically (and STEM.config.json if given)."""
+    import io as _io
+
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    paths = []
+    for fmt in ("png", "svg"):
+        buf = _io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=130, bbox_inches="tight")
+        paths.append(atomic_write_bytes(out_dir / f"{stem}.{fmt}", buf.getvalue()))
+    if config is not None:
+        paths.append(atomic_write_json(out_dir / f"{stem}.config.json", config))
+    plt.close(fig)
+    return paths

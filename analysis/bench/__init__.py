@@ -1,0 +1,1 @@
+"""Layer 4: benchmarks. LSTM speed against the installed peers, kernel speed against jax.nn."""

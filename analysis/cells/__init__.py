@@ -1,0 +1,1 @@
+"""Layer 1: recurrent cells. The LSTM (`lstm`) with its fused fast path (`fast_lstm`) beside it."""

@@ -1,0 +1,1 @@
+"""Layer 1: checks of kernels (`verify`) and of user formulas (`formula`)."""

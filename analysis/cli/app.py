@@ -1,0 +1,75 @@
+"""The `actgrad` command line (also `python -m analysis`).
+
+Each subcommand lives in `analysis/commands/<name>.py` with ``HELP``, ``add_arguments(p)``
+and ``run(args) -> int``. A user's mistake (UsageError, or an argparse error) becomes one
+line on stderr and exit code 2, before any work starts; a bug keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from analysis._util.errors import UsageError
+
+# command name -> module under analysis.commands
+COMMANDS = {
+    "list": "list_cmd",
+    "verify": "verify_cmd",
+    "check-formula": "check_formula_cmd",
+    "decay": "decay_cmd",
+    "train": "train_cmd",
+    "report": "report_cmd",
+    "bench": "bench_cmd",
+}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one stderr line and exit 2 (no usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _available_commands() -> dict[str, object]:
+    mods = {}
+    for name, module in COMMANDS.items():
+        try:
+            mods[name] = importlib.import_module(f"analysis.cli.commands.{module}")
+        except ModuleNotFoundError as err:
+            if err.name != f"analysis.cli.commands.{module}":
+                raise
+    return mods
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
+    parser = OneLineParser(
+        prog="actgrad",
+        description="Measure why LSTMs use sigmoid gates and tanh cells, and what swaps do.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    sub.required = True
+    mods = _available_commands()
+    for name, mod in mods.items():
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+    return parser, mods
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, mods = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(mods[args.command].run(args) or 0)
+    except UsageError as err:
+        print(f"actgrad {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("actgrad: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""`actgrad report`: the main job; everything with defaults, as one page."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+HELP = "answer the seed question: decay, training, claims audit, figures -> one report"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="report", help="output directory (default: report/)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument(
+        "--quick", action="store_true", help="fewer variants and seeds (< 60 s; used by CI)"
+    )
+    size.add_argument("--full", action="store_true", help="longer sequences, more seeds")
+    p.add_argument(
+        "--device",
+        choices=("cpu", "gpu"),
+        default=None,
+        help="JAX platform to run on (default: JAX's choice)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from analysis._util.errors import UsageError
+    from analysis._util.io import ensure_writable_dir
+
+    if args.device is not None:
+        if "jax" in sys.modules:  # only when called in-process after jax was imported
+            import jax
+
+            if jax.default_backend() != args.device:
+                raise UsageError(
+                    f"--device {args.device}: JAX already runs on {jax.default_backend()}"
+                )
+        os.environ["JAX_PLATFORMS"] = "cuda" if args.device == "gpu" else "cpu"
+    out = ensure_writable_dir(args.out)
+    if args.device == "gpu":
+        import jax
+
+        try:
+            jax.devices()
+        except RuntimeError:
+            raise UsageError(
+                "--device gpu: no GPU is visible to JAX (install actgrad[gpu])"
+            ) from None
+
+    from analysis.report import build as report
+
+    name = "quick" if args.quick else "full" if args.full else "default"
+    data = report.build(report.preset(name), out)
+    t = data["timings_s"]["total"]
+    print(f"wrote {out}/index.html, report.md, report.json and figures in {t:.0f} s")
+    return 0

@@ -1,0 +1,1 @@
+"""Layer 2: gradient flow. Per-step norms, decay fits, Lyapunov spectra, telemetry."""

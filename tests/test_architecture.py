@@ -1,0 +1,256 @@
+"""The architecture stays the one README and DESIGN.md describe.
+
+Every import in `kernels/` and `analysis/` is read from the AST (module level and inside
+functions) and checked against the layer order; the import graph has no cycle; modules and
+functions stay small; public modules say what they export and public functions say what they
+do. Each check names the file, the line and the rule, so a failure says what to move where.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Lower numbers are lower layers. A module may import from strictly lower layers and from its
+# own subpackage; never from a peer subpackage of the same layer, never upwards.
+LAYERS = {
+    "kernels": 0,
+    "analysis._util": 0,
+    "analysis.checks": 1,
+    "analysis.cells": 1,
+    "analysis.flow": 2,
+    "analysis.experiments": 3,
+    "analysis.report": 4,
+    "analysis.bench": 4,
+    "analysis.cli": 5,
+}
+MAX_MODULE_LINES = 300
+# A catalogue of like kernels may be longer, as jax's nn/functions.py is.
+CATALOGUES = {"kernels/smooth.py"}
+MAX_FUNCTION_LINES = 60
+MAX_SCRIPT_LINES = 100
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+@cache
+def _sources() -> dict[str, tuple[Path, ast.Module]]:
+    out = {}
+    for top in ("kernels", "analysis"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            out[_module_name(path)] = (path, ast.parse(path.read_text(), str(path)))
+    return out
+
+
+def _package_of(module: str) -> str | None:
+    """The layer key a module belongs to (its subpackage), or None for analysis itself."""
+    for key in sorted(LAYERS, key=len, reverse=True):
+        if module == key or module.startswith(key + "."):
+            return key
+    return None
+
+
+def _resolve(module: str, is_pkg: bool, node: ast.ImportFrom) -> str:
+    if node.level == 0:
+        return node.module or ""
+    base = module.split(".") if is_pkg else module.split(".")[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join([*base, node.module] if node.module else base)
+
+
+def _imports(module: str) -> list[tuple[int, str]]:
+    """(line, imported module) for every import of kernels/analysis code in a module."""
+    path, tree = _sources()[module]
+    is_pkg = path.name == "__init__.py"
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            target = _resolve(module, is_pkg, node)
+            for alias in node.names:
+                sub = f"{target}.{alias.name}"
+                found.append((node.lineno, sub if sub in _sources() else target))
+    return [(line, name) for line, name in found if name.split(".")[0] in ("kernels", "analysis")]
+
+
+def _internal_modules() -> list[str]:
+    return [m for m in _sources() if m not in ("analysis", "analysis.__main__")]
+
+
+@pytest.mark.parametrize("module", _internal_modules())
+def test_imports_go_down_the_layers(module):
+    src_pkg = _package_of(module)
+    bad = []
+    for line, target in _imports(module):
+        if target in ("analysis", "analysis.__main__"):
+            # `from analysis import lstm` inside the package hides a dependency behind an alias
+            bad.append(f"line {line}: imports {target!r}; import the real module path")
+            continue
+        dst_pkg = _package_of(target)
+        if dst_pkg is None:
+            bad.append(f"line {line}: {target!r} is in no layer")
+        elif dst_pkg != src_pkg and LAYERS[dst_pkg] >= LAYERS[src_pkg]:
+            bad.append(
+                f"line {line}: {src_pkg} (layer {LAYERS[src_pkg]}) imports {target} "
+                f"(layer {LAYERS[dst_pkg]}); only lower layers or its own subpackage"
+            )
+    assert not bad, f"{module}: " + "; ".join(bad)
+
+
+def test_no_import_cycle():
+    graph = {m: {t for _, t in _imports(m) if t in _sources()} for m in _internal_modules()}
+    # a package's __init__ re-exporting its own modules is not a cycle of ideas
+    for m, targets in graph.items():
+        targets.discard(m)
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(m: str) -> list[str] | None:
+        state[m] = 1
+        stack.append(m)
+        for t in sorted(graph.get(m, ())):
+            if _sources()[t][0].name == "__init__.py" and m.startswith(t + "."):
+                continue  # a submodule importing its own package's facade
+            if state.get(t) == 1:
+                return [*stack[stack.index(t) :], t]
+            if t not in state and (cycle := visit(t)):
+                return cycle
+        stack.pop()
+        state[m] = 2
+        return None
+
+    for m in sorted(graph):
+        if m not in state and (cycle := visit(m)):
+            pytest.fail("import cycle: " + " -> ".join(cycle))
+
+
+def test_modules_are_small():
+    too_long = []
+    for path, _ in _sources().values():
+        rel = path.relative_to(ROOT).as_posix()
+        n = len(path.read_text().splitlines())
+        if n > MAX_MODULE_LINES and rel not in CATALOGUES:
+            too_long.append(f"{rel}: {n} lines")
+    for path in sorted((ROOT / "scripts").glob("*.py")):
+        n = len(path.read_text().splitlines())
+        if n > MAX_SCRIPT_LINES:
+            too_long.append(f"scripts/{path.name}: {n} lines (scripts stay thin)")
+    assert not too_long, f"modules over {MAX_MODULE_LINES} lines: " + "; ".join(too_long)
+
+
+def _functions(tree: ast.Module):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield node
+
+
+def test_functions_are_short():
+    long_ones = []
+    for _module, (path, tree) in _sources().items():
+        for fn in _functions(tree):
+            n = fn.end_lineno - fn.lineno + 1
+            if n > MAX_FUNCTION_LINES:
+                rel = path.relative_to(ROOT).as_posix()
+                long_ones.append(f"{rel}:{fn.lineno} {fn.name} ({n} lines)")
+    assert not long_ones, f"functions over {MAX_FUNCTION_LINES} lines: " + "; ".join(long_ones)
+
+
+def _is_public_module(module: str) -> bool:
+    parts = module.split(".")
+    return not any(p.startswith("_") for p in parts[1:]) and parts[-1] != "__main__"
+
+
+def _public_defs(tree: ast.Module):
+    """Module-level public functions and the public methods of public classes."""
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+            yield node.name, node
+        elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            yield node.name, node
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and not item.name.startswith("_"):
+                    yield f"{node.name}.{item.name}", item
+
+
+def test_public_functions_have_docstrings():
+    missing = []
+    for module, (_, tree) in _sources().items():
+        if not _is_public_module(module):
+            continue
+        for name, node in _public_defs(tree):
+            if not ast.get_docstring(node):
+                missing.append(f"{module}.{name}")
+    assert not missing, "public definitions without a docstring: " + ", ".join(missing)
+
+
+@pytest.mark.parametrize("module", [m for m in _sources() if _is_public_module(m)])
+def test_public_modules_declare_all(module):
+    path, tree = _sources()[module]
+    if path.name == "__init__.py" and not any(
+        isinstance(n, ast.Import | ast.ImportFrom | ast.FunctionDef | ast.ClassDef)
+        for n in tree.body
+    ):
+        return  # a package that only documents its layer exports nothing
+    mod = importlib.import_module(module)
+    names = getattr(mod, "__all__", None)
+    assert names is not None, f"{module} has no __all__"
+    absent = [n for n in names if not hasattr(mod, n)]
+    assert not absent, f"{module}.__all__ names what it does not define: {absent}"
+
+
+def test_tests_do_not_reach_into_private_kernel_modules():
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if any(n.startswith("kernels._") for n in names):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offenders, "tests import kernels' private modules: " + ", ".join(offenders)
+
+
+def test_the_checker_catches_an_upward_import(tmp_path):
+    """The layer rule itself can fail: a flow module importing the report is refused."""
+    tree = ast.parse("from analysis.report import build\n")
+    fake = "analysis.flow.fake"
+    _sources()[fake] = (tmp_path / "fake.py", tree)
+    try:
+        with pytest.raises(AssertionError, match="layer 2"):
+            test_imports_go_down_the_layers(fake)
+    finally:
+        del _sources()[fake]
+
+
+def test_public_names_of_the_design_import():
+    """Every name in DESIGN.md's public API, including the flat-layout module paths."""
+    import kernels
+    from analysis import gradients, lstm, tasks, train, verify
+
+    for name in ("names", "get", "register", "make_activation", "Activation"):
+        assert hasattr(kernels, name), f"kernels.{name}"
+    assert callable(verify.verify_activation) and callable(verify.check_formula)
+    for name in ("LSTMConfig", "LSTMParams", "init", "apply", "params_from_torch"):
+        assert hasattr(lstm, name), f"lstm.{name}"
+    for name in ("per_step_grad_norms", "fit_decay", "lyapunov_spectrum"):
+        assert hasattr(gradients, name), f"gradients.{name}"
+    assert hasattr(tasks, "make_task") or hasattr(tasks, "get")
+    assert hasattr(train, "TrainConfig") and hasattr(train, "train")
+    import analysis.fast_lstm
+    import analysis.lstm as flat
+
+    assert flat is lstm and analysis.fast_lstm.__name__ == "analysis.cells.fast_lstm"
