@@ -15,6 +15,8 @@ from kernels._core import Activation, Kink, Properties, keep_nan, make_activatio
 
 _INF = float("inf")
 
+__all__ = ["hard_sigmoid", "hard_tanh", "identity", "leaky_relu", "relu"]
+
 
 def _step(x, lo, hi, closed: bool):
     """1 on the interval (lo, hi) (closed when ``closed``), else 0, NaN kept."""
@@ -78,6 +80,35 @@ def relu() -> Activation:
     )
 
 
+def _leaky_kink(k: float) -> Kink:
+    return Kink(
+        at=0.0,
+        left=k,
+        right=1.0,
+        convention=k,
+        reason=(
+            "leaky'(0) = k as on the seed page and in PyTorch, so that k = 0 gives "
+            "relu'(0) = 0; jax.nn (where(x >= 0, ...)) gives 1"
+        ),
+        jax_nn=1.0,
+    )
+
+
+def _leaky_properties(k: float) -> Properties:
+    slope = max(1.0, abs(k))
+    return Properties(
+        range=(-_INF, _INF) if k > 0 else (0.0, _INF),
+        bounded=False,
+        monotonic=k >= 0,
+        zero_centered=k == 1,
+        saturating="negative" if k == 0 else "none",
+        saturates_where="z < 0 (f' = 0 exactly)" if k == 0 else "never",
+        max_abs_grad=slope,
+        lipschitz=slope,
+        f_prime_at_zero=k,
+    )
+
+
 @register("leaky_relu", negative_slope=0.01)
 def leaky_relu(negative_slope: float) -> Activation:
     r"""Leaky ReLU with slope ``k = negative_slope`` below zero.
@@ -105,37 +136,14 @@ def leaky_relu(negative_slope: float) -> Activation:
         # y >= 0 everywhere and does not tell the sides apart, so none is offered then.
         return keep_nan(y, jnp.where(y > 0, 1, k).astype(y.dtype))
 
-    slope = max(1.0, abs(k))
     return make_activation(
         "leaky_relu",
         f,
         d1,
         _zero2,
         reference,
-        kinks=(
-            Kink(
-                at=0.0,
-                left=k,
-                right=1.0,
-                convention=k,
-                reason=(
-                    "leaky'(0) = k as on the seed page and in PyTorch, so that k = 0 gives "
-                    "relu'(0) = 0; jax.nn (where(x >= 0, ...)) gives 1"
-                ),
-                jax_nn=1.0,
-            ),
-        ),
-        properties=Properties(
-            range=(-_INF, _INF) if k > 0 else (0.0, _INF),
-            bounded=False,
-            monotonic=k >= 0,
-            zero_centered=k == 1,
-            saturating="negative" if k == 0 else "none",
-            saturates_where="z < 0 (f' = 0 exactly)" if k == 0 else "never",
-            max_abs_grad=slope,
-            lipschitz=slope,
-            f_prime_at_zero=k,
-        ),
+        kinks=(_leaky_kink(k),),
+        properties=_leaky_properties(k),
         params={"negative_slope": k},
         jax_nn=partial(jax.nn.leaky_relu, negative_slope=k),
         grad_from_output=from_output if k >= 0 else None,

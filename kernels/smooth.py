@@ -10,6 +10,8 @@ from jax import lax
 
 from kernels._core import Activation, Kink, Properties, make_activation, register
 
+__all__ = ["elu", "gelu", "gelu_tanh", "sigmoid", "silu", "softplus", "softsign", "tanh"]
+
 
 def _logistic_pair(v):
     """(sigma(v), sigma'(v)) from one exp: t = sigma(-|v|) <= 1/2, then

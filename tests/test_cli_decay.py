@@ -90,7 +90,7 @@ def test_cli_writes_files_and_resumes_after_sigkill(tmp_path):
     for rec in records:
         assert set(rec) >= {"config", "seeds", "result", "versions", "device"}
         assert rec["seeds"] == [0, 1]
-        assert set(rec["config"]) == set(decay.LSTM_FIELDS) | set(decay.RUN_FIELDS)
+        assert set(rec["config"]) == set(decay.FIELDS)
         assert len(rec["result"]["norms"]["h"]) == 2 and len(rec["result"]["norms"]["h"][0]) == 24
     for name in ("decay.json", "decay.png", "decay.svg", "telemetry.png", "telemetry.svg"):
         assert (out / name).stat().st_size > 0, name

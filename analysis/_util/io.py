@@ -1,4 +1,9 @@
-"""Files: atomic writes, whole-line appends, run metadata (versions, device), figures."""
+"""Files: atomic writes, whole-line appends, run metadata (versions, device), figures.
+
+Every JSON object written by ``atomic_write_json`` carries ``"schema"`` (the format version,
+``constants.RESULTS_SCHEMA``) and ``"actgrad"`` (the version of the code that wrote it), so a
+result says what made it; ``run_metadata`` carries both too.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,31 @@ import json
 import math
 import os
 import platform
+import sys
 import tempfile
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from analysis._util.constants import RESULTS_SCHEMA
 from analysis._util.errors import UsageError
+
+__all__ = [
+    "actgrad_version",
+    "append_jsonl",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "cpu_model",
+    "device_description",
+    "ensure_writable_dir",
+    "run_metadata",
+    "save_figure",
+    "stamp",
+    "to_json",
+    "versions",
+]
 
 _VERSIONED = (
     "actgrad",
@@ -74,11 +97,31 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """``atomic_write_bytes`` of ``text`` encoded as UTF-8."""
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def actgrad_version() -> str:
+    """The version of the actgrad code that is running (``analysis.__version__``)."""
+    # The package that holds this module is imported already; reading its attribute is no
+    # upward import, and it is the code that ran (an installed dist's metadata may lag).
+    return str(getattr(sys.modules.get("analysis"), "__version__", "unknown"))
+
+
+def stamp(obj: Any) -> Any:
+    """``obj`` with ``"schema"`` and ``"actgrad"`` (version) first, if it is a mapping.
+
+    Keys already present win (a caller may record another schema on purpose). Other JSON
+    values (a list, a number) are returned unchanged: there is no field to put them in.
+    """
+    if not isinstance(obj, Mapping):
+        return obj
+    return {"schema": RESULTS_SCHEMA, "actgrad": actgrad_version(), **obj}
+
+
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return atomic_write_text(path, to_json(obj) + "\n")
+    """Write ``stamp(obj)`` as indented JSON, atomically (see ``atomic_write_bytes``)."""
+    return atomic_write_text(path, to_json(stamp(obj)) + "\n")
 
 
 def append_jsonl(path: str | os.PathLike, obj: Any) -> None:
@@ -117,6 +160,7 @@ def versions() -> dict[str, str]:
 
 
 def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (or what ``platform`` knows)."""
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -136,8 +180,10 @@ def device_description() -> str:
 
 
 def run_metadata() -> dict[str, Any]:
-    """Versions, device and machine, recorded beside every result."""
+    """Schema, actgrad's version, package versions, device and machine, beside every result."""
     return {
+        "schema": RESULTS_SCHEMA,
+        "actgrad": actgrad_version(),
         "versions": versions(),
         "device": device_description(),
         "machine": {"platform": platform.platform(), "cpu": cpu_model(), "cores": os.cpu_count()},

@@ -29,32 +29,46 @@ import numpy as np
 
 from analysis.cells import lstm
 from analysis.experiments import sweep
+from analysis.experiments.decay_config import FIELDS, LSTM_FIELDS, RUN_FIELDS, DecayConfig
 from analysis.flow import gradients
 
-# `fused` only switches lstm.apply's backward; decay measures through lstm.scan_steps and
-# lstm.step (it needs jvp and per-step perturbations), so it is not part of a decay cell.
-LSTM_FIELDS = tuple(f.name for f in dataclasses.fields(lstm.LSTMConfig) if f.name != "fused")
-RUN_FIELDS = ("length", "batch", "loss", "lyapunov_k")
+__all__ = [
+    "FIELDS",
+    "LSTM_FIELDS",
+    "RUN_FIELDS",
+    "DecayConfig",
+    "explosion",
+    "format_table",
+    "lstm_config",
+    "run_cell",
+    "summary_rows",
+    "validate_cell",
+    "variant_label",
+]
 
 
 def lstm_config(cell: Mapping[str, Any]) -> lstm.LSTMConfig:
-    """The LSTMConfig part of a cell (raises ValueError/TypeError if it is invalid)."""
-    return lstm.LSTMConfig(**{k: cell[k] for k in LSTM_FIELDS})
+    """The `LSTMConfig` part of a cell record (ValueError/TypeError if the cell is invalid).
+
+    Args:
+      cell: a `DecayConfig.to_dict()` record.
+
+    Returns:
+      the cell's `LSTMConfig`.
+    """
+    return DecayConfig.from_dict(cell).lstm_config()
 
 
-def validate_cell(cell: Mapping[str, Any]) -> lstm.LSTMConfig:
-    """Check a whole cell before any work; ValueError naming the bad field."""
-    cfg = lstm_config(cell)
-    for name in ("length", "batch"):
-        v = cell[name]
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    if cell["loss"] not in gradients.LOSSES:
-        raise ValueError(f"unknown loss {cell['loss']!r}; valid: {', '.join(gradients.LOSSES)}")
-    k = cell["lyapunov_k"]
-    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= 2 * cfg.hidden_size:
-        raise ValueError(f"lyapunov_k must be an integer in [0, {2 * cfg.hidden_size}], got {k!r}")
-    return cfg
+def validate_cell(cell: Mapping[str, Any]) -> DecayConfig:
+    """Check a whole cell record before any work; ValueError naming the bad field.
+
+    Args:
+      cell: field name -> value, every field of `DecayConfig` or a subset (defaults fill in).
+
+    Returns:
+      the validated `DecayConfig`.
+    """
+    return DecayConfig.from_dict(cell)
 
 
 def _one_seed(
@@ -111,12 +125,11 @@ def run_cell(cell: Mapping[str, Any], seeds: Sequence[int]) -> dict:
     t0 = time.perf_counter()
     import jax.numpy as jnp
 
-    cfg = lstm_config(cell)
+    run = DecayConfig.from_dict(cell)
+    cfg = run.lstm_config()
     # init adds forget_bias to b[H:2H]; adding it after an init with 0 gives the same params.
     shared = dataclasses.replace(cfg, forget_bias=0.0)
-    fn = functools.partial(
-        _one_seed, shared, cell["length"], cell["batch"], cell["loss"], cell["lyapunov_k"]
-    )
+    fn = functools.partial(_one_seed, shared, run.length, run.batch, run.loss, run.lyapunov_k)
     fb = jnp.asarray(cfg.forget_bias, jnp.float64 if cfg.dtype == "float64" else jnp.float32)
     out = jax.device_get(sweep.map_seeds(fn, sweep.seed_keys(seeds), fb))
     h = np.asarray(out["h"], np.float64)

@@ -9,63 +9,17 @@ runs in well under a minute on a laptop CPU), 3 seeds (a median and a band).
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 HELP = "per-step gradient norms ||dL/dh_t||, ||dL/dc_t||, decay fits and plots per variant"
 
-_BOOL = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 ALIASES = {"hidden": "hidden_size"}  # --compare hidden=... as --hidden
 
-
-def _bool(v: str) -> bool:
-    try:
-        return _BOOL[v.lower()]
-    except KeyError:
-        raise ValueError(f"expected true/false, got {v!r}") from None
-
-
-def _kernel(v: str) -> str:
-    import kernels
-
-    kernels.get(v)  # ValueError listing the valid names
-    return v
-
-
-def _choice(valid: tuple[str, ...]):
-    def conv(v: str) -> str:
-        if v not in valid:
-            raise ValueError(f"valid: {', '.join(valid)}")
-        return v
-
-    return conv
-
-
-def compare_fields() -> dict:
-    """--compare FIELD -> converter, for every field of a cell."""
-    from analysis.cells import lstm
-    from analysis.flow import gradients
-
-    return {
-        "input_size": int,
-        "hidden_size": int,
-        "gate": _kernel,
-        "candidate": _kernel,
-        "output": _kernel,
-        "forget_bias": float,
-        "init": _choice(lstm.INITS),
-        "dtype": _choice(lstm.DTYPES),
-        "unroll": int,
-        "remat": _bool,
-        "t_max": int,
-        "length": int,
-        "batch": int,
-        "loss": _choice(tuple(gradients.LOSSES)),
-        "lyapunov_k": int,
-    }
+__all__ = ["HELP", "add_arguments", "run"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags: every `DecayConfig` field, plus --seeds, --compare, --out."""
     g = p.add_argument_group("LSTM (every LSTMConfig field)")
     g.add_argument("--input-size", type=int, default=1, help="input features I (default 1)")
     g.add_argument(
@@ -121,38 +75,29 @@ def _normalise_spec(spec: str) -> str:
     return f"{ALIASES.get(name, name)}{sep}{rest}"
 
 
-def run(args: argparse.Namespace) -> int:
-    from analysis._util import io
+def _cells(args: argparse.Namespace) -> tuple[dict, dict, list[dict]]:
+    """(base cell, --compare grid, every cell), all validated: UsageError before any work."""
     from analysis._util.errors import UsageError, as_usage_error
+    from analysis.experiments import sweep
+    from analysis.experiments.decay_config import FIELDS, DecayConfig, field_parsers
+
+    base = {name: getattr(args, name) for name in FIELDS}
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    compare = sweep.parse_compare([_normalise_spec(s) for s in args.compare], field_parsers())
+    cells = sweep.expand_grid(base, compare)
+    with as_usage_error():
+        cells = [DecayConfig.from_dict(cell).to_dict() for cell in cells]
+    return base, compare, cells
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sweep of decay cells, write results.jsonl, decay.json and the figures."""
+    from analysis._util import io
     from analysis.experiments import decay, sweep
 
     t_start = time.perf_counter()
-    base = {
-        "input_size": args.input_size,
-        "hidden_size": args.hidden_size,
-        "gate": args.gate,
-        "candidate": args.candidate,
-        "output": args.output,
-        "forget_bias": args.forget_bias,
-        "init": args.init,
-        "dtype": args.dtype,
-        "unroll": args.unroll,
-        "remat": args.remat,
-        "t_max": args.t_max,
-        "length": args.length,
-        "batch": args.batch,
-        "loss": args.loss,
-        "lyapunov_k": args.lyapunov_k,
-    }
-    if args.seeds < 1:
-        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
-    compare = sweep.parse_compare([_normalise_spec(s) for s in args.compare], compare_fields())
-    cells = sweep.expand_grid(base, compare)
-    with as_usage_error():
-        if not math.isfinite(args.forget_bias):
-            raise ValueError(f"--forget-bias must be finite, got {args.forget_bias}")
-        for cell in cells:
-            decay.validate_cell(cell)
+    base, compare, cells = _cells(args)
     out_dir = io.ensure_writable_dir(args.out)
     sweep.initialize_distributed()
 
@@ -165,45 +110,7 @@ def run(args: argparse.Namespace) -> int:
     records = sweep.run(cells, seeds, decay.run_cell, out_dir, desc="decay", workers=2)
     if jax.process_index() != 0:
         return 0  # process 0 writes the summary and the figures
-
-    from analysis.report import plots
-
-    fields = list(compare)
-    labels = [decay.variant_label(r["config"], fields) for r in records]
-    rows = decay.summary_rows(records, fields)
-    title = _title(base, fields, seeds)
-    meta = io.run_metadata()
-    io.save_figure(
-        plots.decay_figure(records, labels, title),
-        out_dir,
-        "decay",
-        {"base": base, "compare": compare, "seeds": seeds},
-    )
-    io.save_figure(
-        plots.telemetry_figure(records, labels, title),
-        out_dir,
-        "telemetry",
-        {"base": base, "compare": compare, "seeds": seeds},
-    )
-    summary = {
-        "command": "decay",
-        "config": base,
-        "compare": compare,
-        "seeds": seeds,
-        "variants": rows,
-        "definitions": {
-            "rate": "least-squares slope of ln||dL/dh_t|| per step back from T, median over seeds",
-            "half_life": "ln 2 / -rate steps (inf if rate >= 0)",
-            "exploded": "non-finite norm or state, rate > 0, or max|c_t| > length",
-            "saturated_fraction": "share of i, f, o gate values < 0.01 or > 0.99",
-        },
-        "timings": {
-            "total_s": time.perf_counter() - t_start,
-            "cells_s": [float(r["result"]["seconds"]) for r in records],
-        },
-        **meta,
-    }
-    sweep.write_summary(out_dir, "decay", summary)
+    rows = _write_outputs(out_dir, base, compare, seeds, records, t_start)
     print(decay.format_table(rows))
     print(f"wrote {out_dir}/decay.json, decay.png/.svg, telemetry.png/.svg, results.jsonl")
     exploded = [r["variant"] for r in rows if r["exploded"]]
@@ -211,6 +118,44 @@ def run(args: argparse.Namespace) -> int:
         print(f"exploded: {'; '.join(exploded)}")
         return 1
     return 0
+
+
+def _write_outputs(out_dir, base, compare, seeds, records, t_start) -> list[dict]:
+    """decay.png/.svg, telemetry.png/.svg and decay.json; returns the summary rows."""
+    from analysis._util import io
+    from analysis.experiments import decay, sweep
+    from analysis.report import plots
+
+    fields = list(compare)
+    labels = [decay.variant_label(r["config"], fields) for r in records]
+    rows = decay.summary_rows(records, fields)
+    title = _title(base, fields, seeds)
+    config = {"base": base, "compare": compare, "seeds": seeds}
+    io.save_figure(plots.decay_figure(records, labels, title), out_dir, "decay", config)
+    io.save_figure(plots.telemetry_figure(records, labels, title), out_dir, "telemetry", config)
+    summary = {
+        "command": "decay",
+        "config": base,
+        "compare": compare,
+        "seeds": seeds,
+        "variants": rows,
+        "definitions": DEFINITIONS,
+        "timings": {
+            "total_s": time.perf_counter() - t_start,
+            "cells_s": [float(r["result"]["seconds"]) for r in records],
+        },
+        **io.run_metadata(),
+    }
+    sweep.write_summary(out_dir, "decay", summary)
+    return rows
+
+
+DEFINITIONS = {
+    "rate": "least-squares slope of ln||dL/dh_t|| per step back from T, median over seeds",
+    "half_life": "ln 2 / -rate steps (inf if rate >= 0)",
+    "exploded": "non-finite norm or state, rate > 0, or max|c_t| > length",
+    "saturated_fraction": "share of i, f, o gate values < 0.01 or > 0.99",
+}
 
 
 def _title(base: dict, fields: list, seeds: list) -> str:
