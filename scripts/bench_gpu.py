@@ -18,13 +18,13 @@ from analysis._util.io import atomic_write_json, atomic_write_text
 from analysis.bench import peers as bench
 
 ROWS = (
-    bench.Variant("torch", "torch"),
-    bench.Variant("flax", "flax"),
-    bench.Variant("ours", "ours"),
-    bench.Variant("fused", "fused"),
-    bench.Variant("fused-u8", "fused", unroll=8),
+    bench.Implementation("torch", "torch"),
+    bench.Implementation("flax", "flax"),
+    bench.Implementation("ours", "ours"),
+    bench.Implementation("fused", "fused"),
+    bench.Implementation("fused-u8", "fused", unroll=8),
 )
-EXTRAS = (bench.Variant("fused-relu", "fused", candidate="relu", output="relu"),)
+EXTRAS = (bench.Implementation("fused-relu", "fused", candidate="relu", output="relu"),)
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,9 @@ def test_worker_prints_one_json_line():
 
 def test_time_shape_alternates_and_records_failures():
     variants = [
-        bench.Variant("torch", "torch"),
-        bench.Variant("fused", "fused"),
-        bench.Variant("bad", "fused", candidate="no_such_kernel"),
+        bench.Implementation("torch", "torch"),
+        bench.Implementation("fused", "fused"),
+        bench.Implementation("bad", "fused", candidate="no_such_kernel"),
     ]
     rows = bench.time_shape(TINY, [v for v in variants if bench.installed(v)], repeats=2)
     by = {r.label: r for r in rows}
@@ -56,11 +56,11 @@ def test_run_bench_writes_table_targets_and_rss():
         shapes=("tiny",),
         repeats=2,
         extras_on=("tiny",),
-        peers=(bench.Variant("torch", "torch"),),
-        ours=(bench.Variant("fused", "fused"),),
-        extras=(bench.Variant("fused-relu", "fused", candidate="relu", output="relu"),),
+        peers=(bench.Implementation("torch", "torch"),),
+        ours=(bench.Implementation("fused", "fused"),),
+        extras=(bench.Implementation("fused-relu", "fused", candidate="relu", output="relu"),),
         rss_shape=bench.SHAPES["tiny-long"],
-        rss_variants=(bench.Variant("fused", "fused"),),
+        rss_variants=(bench.Implementation("fused", "fused"),),
     )
     result = bench.run_bench(cfg)
     text = bench.to_markdown(result)

@@ -15,6 +15,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+__all__ = ["PROBES", "markdown", "run", "twin_error"]
+
 PROBES = (-1e3, -100.0, -30.0, -20.0, -10.0, -5.0, 5.0, 10.0, 20.0, 30.0, 1e3)
 PROBES_SPECIAL = (float("-inf"), float("inf"), float("nan"))
 

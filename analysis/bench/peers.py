@@ -12,7 +12,6 @@ input size I = H (PyTorch's benchmark convention), xs ~ N(0, 1).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -22,100 +21,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis._util.errors import UsageError
-
-
-@dataclass(frozen=True)
-class Shape:
-    batch: int
-    hidden: int
-    length: int
-    input: int = 0  # 0: same as hidden
-
-    @property
-    def input_size(self) -> int:
-        return self.input or self.hidden
-
-    def describe(self) -> str:
-        return f"B={self.batch}, H={self.hidden}, T={self.length}, I={self.input_size}"
-
-
-SHAPES = {
-    "S1": Shape(32, 128, 1000),
-    "S2": Shape(1, 64, 10000),
-    "S3": Shape(128, 256, 200),
-    "G1": Shape(64, 512, 1000),
-    "G2": Shape(256, 1024, 500),
-    "G3": Shape(1, 128, 10000),
-    "tiny": Shape(2, 8, 5),
-    "tiny-long": Shape(1, 8, 40),
-}
-CPU_SHAPES = ("S1", "S2", "S3")
-GPU_SHAPES = ("G1", "G2", "G3")
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One row: a worker implementation with its options."""
-
-    label: str
-    impl: str
-    candidate: str = "tanh"
-    output: str = "tanh"
-    unroll: int = 1
-    remat: bool = False
-    checkpoint_every: int | None = None
-    threads: int = 0  # torch only; 0 = all cores
-
-    def worker_args(self) -> list[str]:
-        args = [self.impl, "--candidate", self.candidate, "--output", self.output]
-        args += ["--unroll", str(self.unroll), "--threads", str(self.threads)]
-        if self.remat:
-            args.append("--remat")
-        if self.checkpoint_every is not None:
-            args += ["--checkpoint-every", str(self.checkpoint_every)]
-        return args
-
-
-# torch with all cores is the reference; torch-1t (one thread) is there because on a loaded
-# machine torch's OpenMP barriers can stall, and a ratio should be against torch at its best.
-PEERS = (
-    Variant("torch", "torch"),
-    Variant("torch-1t", "torch", threads=1),
-    Variant("flax", "flax"),
-    Variant("equinox", "equinox"),
+from analysis.bench import table
+from analysis.bench.shapes import (
+    CPU_SHAPES,
+    EXTRAS,
+    GPU_SHAPES,
+    OURS,
+    PEERS,
+    SHAPES,
+    Implementation,
+    Shape,
+    installed,
+    parse_shapes,
 )
-OURS = (Variant("ours", "ours"), Variant("fused", "fused"))
-EXTRAS = (
-    Variant("norms", "norms"),
-    Variant("ours-relu", "ours", candidate="relu", output="relu"),
-    Variant("fused-relu", "fused", candidate="relu", output="relu"),
-)
-MODULE_OF = {
-    "torch": "torch",
-    "flax": "flax",
-    "equinox": "equinox",
-    "norms": "analysis.flow.gradients",
-}
+from analysis.bench.table import targets, to_markdown
 
 
-def installed(variant: Variant) -> bool:
-    """Whether the package a variant needs can be imported (peers are optional)."""
-    mod = MODULE_OF.get(variant.impl)
-    return mod is None or importlib.util.find_spec(mod) is not None
-
-
-def parse_shapes(text: str) -> tuple[str, ...]:
-    """'S1,S3' -> ('S1', 'S3'); UsageError naming the valid shapes otherwise."""
-    names = tuple(s.strip() for s in text.split(",") if s.strip())
-    bad = [s for s in names if s not in SHAPES]
-    if not names or bad:
-        raise UsageError(
-            f"unknown shape(s) {', '.join(bad) or repr(text)}; valid shapes: {', '.join(SHAPES)}"
-        )
-    return names
-
-
-def _worker_cmd(variant: Variant, shape: Shape, extra: Sequence[str]) -> list[str]:
+def _worker_cmd(variant: Implementation, shape: Shape, extra: Sequence[str]) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -133,10 +55,32 @@ def _worker_cmd(variant: Variant, shape: Shape, extra: Sequence[str]) -> list[st
     ]
 
 
+# T = 100,000 at B = 1, H = 64: long enough that storing every step's activations dominates.
+RSS_SHAPE = Shape(1, 64, 100_000)
+
+__all__ = [
+    "CPU_SHAPES",
+    "GPU_SHAPES",
+    "SHAPES",
+    "BenchConfig",
+    "Implementation",
+    "Row",
+    "Shape",
+    "installed",
+    "only",
+    "parse_shapes",
+    "peak_rss",
+    "run_bench",
+    "targets",
+    "time_shape",
+    "to_markdown",
+]
+
+
 class _Worker:
     """A serving worker process: started, compiled, then asked for one timed call per round."""
 
-    def __init__(self, variant: Variant, shape: Shape, warmup: int) -> None:
+    def __init__(self, variant: Implementation, shape: Shape, warmup: int) -> None:
         self.variant = variant
         cmd = _worker_cmd(variant, shape, ["--serve", "--repeats", "1", "--warmup", str(warmup)])
         self.proc = subprocess.Popen(
@@ -193,6 +137,8 @@ class _Worker:
 
 @dataclass
 class Row:
+    """One implementation's timings at one shape: per-round seconds, worker info, error."""
+
     label: str
     variant_impl: str
     samples_s: list[float] = field(default_factory=list)
@@ -201,17 +147,19 @@ class Row:
 
     @property
     def median_s(self) -> float | None:
+        """Median seconds over the rounds (None before any round)."""
         import statistics
 
         return statistics.median(self.samples_s) if self.samples_s else None
 
     @property
     def min_s(self) -> float | None:
+        """Fastest round in seconds (None before any round)."""
         return min(self.samples_s) if self.samples_s else None
 
 
 def time_shape(
-    shape: Shape, variants: Sequence[Variant], repeats: int, warmup: int = 1
+    shape: Shape, variants: Sequence[Implementation], repeats: int, warmup: int = 1
 ) -> list[Row]:
     """Time `variants` on `shape`: `repeats` rounds, one call per variant per rotated round."""
     workers = []
@@ -231,7 +179,7 @@ def time_shape(
     return [Row(w.variant.label, w.variant.impl, w.samples, w.info, w.error) for w in workers]
 
 
-def peak_rss(shape: Shape, variant: Variant) -> dict[str, Any]:
+def peak_rss(shape: Shape, variant: Implementation) -> dict[str, Any]:
     """One forward+backward in a fresh worker; its peak RSS (MiB) and RSS after setup."""
     cmd = _worker_cmd(variant, shape, ["--mode", "rss"])
     env = {**os.environ, "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
@@ -251,14 +199,14 @@ class BenchConfig:
     repeats: int = 7
     warmup: int = 1
     extras_on: tuple[str, ...] = ("S1", "S2")  # shapes that also time norms and relu rows
-    peers: tuple[Variant, ...] = PEERS
-    ours: tuple[Variant, ...] = OURS
-    extras: tuple[Variant, ...] = EXTRAS
-    rss_shape: Shape | None = Shape(1, 64, 100_000)
-    rss_variants: tuple[Variant, ...] = (
-        Variant("torch", "torch"),
-        Variant("ours-remat", "ours", remat=True),
-        Variant("fused", "fused"),
+    peers: tuple[Implementation, ...] = PEERS
+    ours: tuple[Implementation, ...] = OURS
+    extras: tuple[Implementation, ...] = EXTRAS
+    rss_shape: Shape | None = RSS_SHAPE
+    rss_variants: tuple[Implementation, ...] = (
+        Implementation("torch", "torch"),
+        Implementation("ours-remat", "ours", remat=True),
+        Implementation("fused", "fused"),
     )
 
 
@@ -275,7 +223,7 @@ def only(cfg: BenchConfig, labels: str) -> BenchConfig:
             f"unknown row(s) {', '.join(bad) or repr(labels)}; valid rows: {', '.join(valid)}"
         )
 
-    def keep(vs: tuple[Variant, ...]) -> tuple[Variant, ...]:
+    def keep(vs: tuple[Implementation, ...]) -> tuple[Implementation, ...]:
         return tuple(v for v in vs if v.label in wanted)
 
     return dataclasses.replace(
@@ -336,7 +284,7 @@ def run_bench(cfg: BenchConfig, progress: Any = None, on_shape: Any = None) -> d
             ],
         }
         if on_shape:
-            out["targets"] = targets(out)
+            out["targets"] = table.targets(out)
             on_shape(out)
     if cfg.rss_shape is not None:
         for v in cfg.rss_variants:
@@ -344,126 +292,5 @@ def run_bench(cfg: BenchConfig, progress: Any = None, on_shape: Any = None) -> d
                 if progress:
                     progress(f"peak RSS {v.label} ({cfg.rss_shape.describe()})")
                 out["rss"].append(peak_rss(cfg.rss_shape, v))
-    out["targets"] = targets(out)
+    out["targets"] = table.targets(out)
     return out
-
-
-def _median(result: dict, shape: str, label: str) -> float | None:
-    for r in result["shapes"].get(shape, {}).get("rows", []):
-        if r["label"] == label:
-            return r["median_s"]
-    return None
-
-
-def targets(result: dict) -> list[dict[str, Any]]:
-    """The performance issue's goals, each with the measured ratio and whether it is met."""
-    out = []
-
-    def add(measure: str, goal: float, value: float | None, note: str) -> None:
-        met = None if value is None else bool(value <= goal)
-        out.append({"measure": measure, "goal": goal, "value": value, "met": met, "note": note})
-
-    for shape, goal in (("S1", 1.0), ("S2", 0.8), ("S3", 1.0)):
-        if shape in result["shapes"]:
-            for label in ("fused", "ours"):
-                ref = result["shapes"][shape]["torch_reference"]
-                add(
-                    f"{shape} {label} / torch",
-                    goal,
-                    _ratio(_median(result, shape, label), ref and _median(result, shape, ref)),
-                    f"median time ratio to {ref}",
-                )
-    for shape in result["shapes"]:
-        norms = _median(result, shape, "norms")
-        if norms is not None:
-            add(f"{shape} norms / ours", 1.1, _ratio(norms, _median(result, shape, "ours")), "")
-            add(f"{shape} norms / fused", 1.1, _ratio(norms, _median(result, shape, "fused")), "")
-        for label in ("fused", "ours"):
-            relu = _median(result, shape, f"{label}-relu")
-            if relu is not None:
-                add(
-                    f"{shape} {label} relu/relu / tanh/tanh",
-                    1.05,
-                    _ratio(relu, _median(result, shape, label)),
-                    "",
-                )
-    rss = {r["label"]: r.get("peak_rss_mb") for r in result["rss"]}
-    if rss.get("torch"):
-        for label in ("fused", "ours-remat"):
-            if rss.get(label):
-                add(f"peak RSS {label} / torch", 1.0, rss[label] / rss["torch"], "T=100,000")
-    return out
-
-
-def _fmt(x: float | None, scale: float = 1.0, digits: int = 3) -> str:
-    return "—" if x is None else f"{x * scale:.{digits}g}"
-
-
-def to_markdown(result: dict, title: str = "LSTM forward+backward speed") -> str:
-    """The result as a markdown section: machine, versions, one table per shape, targets, RSS."""
-    v = dict(result["versions"])
-    v.update(result.get("peer_versions", {}))
-    lines = [
-        f"## {title}",
-        "",
-        f"Machine: {result['machine']['cpu']}, {result['machine']['cores']} cores; "
-        f"device: {result['device']}.",
-        "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
-        "",
-        "Task: loss = mean(h_t²) over all steps, gradients for all parameters, float32, "
-        "I = H, compile excluded (reported apart). Each implementation in its own process, "
-        f"{result['config'].repeats} alternating rounds; median and min of the rounds.",
-        "",
-    ]
-    for name, block in result["shapes"].items():
-        lines += [
-            f"### {name} ({block['shape'].describe()})",
-            "",
-            f"Ratios are to the faster torch row ({block['torch_reference'] or 'none'}).",
-            "",
-            "| impl | median ms | min ms | vs torch (median) | vs torch (min) | compile s | backend |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
-        ]
-        for r in block["rows"]:
-            if r["error"]:
-                lines.append(f"| {r['label']} | failed: {r['error']} | | | | | |")
-                continue
-            info = r["info"]
-            lines.append(
-                f"| {r['label']} | {_fmt(r['median_s'], 1e3)} | {_fmt(r['min_s'], 1e3)} | "
-                f"{_fmt(r['vs_torch'])} | {_fmt(r['vs_torch_min'])} | "
-                f"{_fmt(info.get('compile_s', info.get('first_call_s')), 1, 2)} | "
-                f"{info.get('backend', '')} |"
-            )
-        lines.append("")
-    if result["rss"]:
-        shape = result["config"].rss_shape
-        lines += [
-            f"### Peak RSS ({shape.describe()})",
-            "",
-            "| impl | peak RSS MiB | RSS after setup MiB |",
-            "| --- | ---: | ---: |",
-        ]
-        for r in result["rss"]:
-            if "error" in r:
-                lines.append(f"| {r['label']} | failed: {r['error']} | |")
-            else:
-                lines.append(
-                    f"| {r['label']} | {_fmt(r['peak_rss_mb'], 1, 4)} | "
-                    f"{_fmt(r['rss_setup_mb'], 1, 4)} |"
-                )
-        lines.append("")
-    if result["targets"]:
-        lines += [
-            "### Targets",
-            "",
-            "| measure | goal | measured | met | note |",
-            "| --- | ---: | ---: | --- | --- |",
-        ]
-        for t in result["targets"]:
-            met = {True: "yes", False: "no", None: "—"}[t["met"]]
-            lines.append(
-                f"| {t['measure']} | ≤ {t['goal']:g} | {_fmt(t['value'])} | {met} | {t['note']} |"
-            )
-        lines.append("")
-    return "\n".join(lines)

@@ -30,6 +30,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+__all__ = ["IMPLS", "main", "parse_args"]
+
 IMPLS = ("torch", "flax", "equinox", "ours", "fused", "norms")
 
 
@@ -75,43 +77,43 @@ def _torch(args: argparse.Namespace) -> tuple[Callable[[], Any], dict]:
     return run, info
 
 
-def _jax_task(args: argparse.Namespace):
-    """(loss(params, xs), params, xs) for the JAX implementations."""
+def _flax_task(args: argparse.Namespace, key, xs):
+    import flax.linen as nn
+    import jax.numpy as jnp
+
+    model = nn.RNN(nn.OptimizedLSTMCell(args.hidden))
+    params = model.init(key, xs[:, :2])
+
+    def loss(p, x):
+        return jnp.mean(model.apply(p, x) ** 2)
+
+    return loss, params, xs
+
+
+def _equinox_task(args: argparse.Namespace, key, xs):
+    import equinox as eqx
     import jax
     import jax.numpy as jnp
 
-    xs = jnp.asarray(_data(args.batch, args.length, args.input))
-    key = jax.random.PRNGKey(0)
-    impl = args.impl
-    if impl == "flax":
-        import flax.linen as nn
+    cell = eqx.nn.LSTMCell(args.input, args.hidden, key=key)
+    params, static = eqx.partition(cell, eqx.is_array)
 
-        model = nn.RNN(nn.OptimizedLSTMCell(args.hidden))
-        params = model.init(key, xs[:, :2])
+    def loss(p, x):
+        batched = jax.vmap(eqx.combine(p, static))
 
-        def loss(p, x):
-            return jnp.mean(model.apply(p, x) ** 2)
+        def body(carry, x_t):
+            carry = batched(x_t, carry)
+            return carry, carry[0]
 
-        return loss, params, xs
-    if impl == "equinox":
-        import equinox as eqx
+        z = jnp.zeros((x.shape[0], args.hidden), x.dtype)
+        _, hs = jax.lax.scan(body, (z, z), jnp.swapaxes(x, 0, 1))
+        return jnp.mean(hs**2)
 
-        cell = eqx.nn.LSTMCell(args.input, args.hidden, key=key)
-        params, static = eqx.partition(cell, eqx.is_array)
+    return loss, params, xs
 
-        def loss(p, x):
-            c = eqx.combine(p, static)
-            batched = jax.vmap(c)
 
-            def body(carry, x_t):
-                carry = batched(x_t, carry)
-                return carry, carry[0]
-
-            z = jnp.zeros((x.shape[0], args.hidden), x.dtype)
-            _, hs = jax.lax.scan(body, (z, z), jnp.swapaxes(x, 0, 1))
-            return jnp.mean(hs**2)
-
-        return loss, params, xs
+def _ours_task(args: argparse.Namespace, key, xs):
+    import jax.numpy as jnp
 
     from analysis.cells import lstm
 
@@ -125,14 +127,14 @@ def _jax_task(args: argparse.Namespace):
         remat=args.remat,
     )
     params = lstm.init(key, cfg)
-    if impl == "norms":
+    if args.impl == "norms":
         from analysis.flow import gradients
 
         def loss(p, x):
             return gradients.per_step_grad_norms(p, x, cfg, loss="mean")
 
         return loss, params, xs
-    if impl == "fused":
+    if args.impl == "fused":
         from analysis.cells import fast_lstm
 
         ck = args.checkpoint_every
@@ -148,6 +150,17 @@ def _jax_task(args: argparse.Namespace):
         return jnp.mean(apply(p, x) ** 2)
 
     return loss, params, xs
+
+
+def _jax_task(args: argparse.Namespace):
+    """(loss(params, xs), params, xs) for the JAX implementations."""
+    import jax
+    import jax.numpy as jnp
+
+    xs = jnp.asarray(_data(args.batch, args.length, args.input))
+    key = jax.random.PRNGKey(0)
+    task = {"flax": _flax_task, "equinox": _equinox_task}.get(args.impl, _ours_task)
+    return task(args, key, xs)
 
 
 def _jax(args: argparse.Namespace) -> tuple[Callable[[], Any], dict]:
@@ -182,6 +195,7 @@ def _emit(obj: dict) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The worker's command line: IMPL, the shape, the activations and backward options."""
     p = argparse.ArgumentParser(prog="python -m analysis.bench.workers")
     p.add_argument("impl", choices=IMPLS)
     p.add_argument("--batch", type=int, required=True)
@@ -202,6 +216,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Compile, then serve timed calls: one JSON line per request on stdout."""
     args = parse_args(argv)
     run, info = _torch(args) if args.impl == "torch" else _jax(args)
     rss_setup = _rss_mb()

@@ -9,8 +9,11 @@ HELP = (
     "time LSTM forward+backward against torch.nn.LSTM, Flax and Equinox (each in its own process)"
 )
 
+__all__ = ["HELP", "add_arguments", "run"]
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """--shapes, --repeats, --warmup, --out, ..."""
     p.add_argument("--shapes", default="S1,S2,S3", help="comma-separated shapes (default S1,S2,S3)")
     p.add_argument("--repeats", default="7", help="alternating timed rounds (default 7)")
     p.add_argument("--json", metavar="FILE", help="also write every sample and ratio as JSON")
@@ -32,6 +35,7 @@ def _positive_int(name: str, text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Time every installed implementation; write bench.md and bench.json into --out."""
     from pathlib import Path
 
     from analysis._util.io import atomic_write_json, atomic_write_text, ensure_writable_dir
