@@ -5,6 +5,14 @@ python tests/_sweep_worker.py map OUT_JSON
     numbers (float64), the device count and a per-key unbatched loop for comparison.
 python tests/_sweep_worker.py sweep OUT_DIR CALLS_FILE N_CELLS SLEEP_S TAG
     a sweep whose run_cell appends "TAG CELL" to CALLS_FILE, then sleeps SLEEP_S.
+python tests/_sweep_worker.py quiet SECONDS_0 SECONDS_1 [die]
+    a multi-process run (hosts.initialize_distributed from the JAX_* variables) that runs
+    no collective: process i sleeps SECONDS_i, then ends normally, or with "die" process 1
+    SIGKILLs itself instead. Only the heartbeat watchdog can notice a dead peer here.
+python tests/_sweep_worker.py train64 ARG...
+    `actgrad train ARG...` (analysis.cli.app.main) with TrainConfig's default dtype float64:
+    the command has no --dtype flag yet, and float64 is what makes a 2-process run and a
+    1-process run comparable to 1e-12 (float32 differs in the last bit between them).
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ def main_map(out_json: str) -> None:
     import jax.numpy as jnp
 
     from analysis._util import io
-    from analysis.experiments import sweep
+    from analysis.experiments import sharding, sweep
 
     seeds = [3, 1, 4, 1, 5, 9, 2]  # 7: padding is needed on 2 and 4 devices
     fn = functools.partial(chain, depth=5)
@@ -58,7 +66,7 @@ def main_map(out_json: str) -> None:
         sweep.map_batch(functools.partial(chain_row, depth=5), rows, batched), len(cells)
     )
     # The program each device runs: its rows only (8 seeds / devices), never all of them.
-    program, inputs = sweep._prepare(fn, sweep.seed_keys(range(8)), None, (scale,))
+    program, inputs = sharding._prepare(fn, sweep.seed_keys(range(8)), None, (scale,))
     hlo = program.lower(*inputs).compile().as_text()
     local_rows = [r for r in (1, 2, 4, 8) if f"f64[{r},8,8]" in hlo]
     stacked_loop = [[fn(jax.random.key(s), c["scale"]) for s in seeds[:3]] for c in cells]
@@ -86,8 +94,40 @@ def main_sweep(out_dir: str, calls: str, n_cells: int, sleep_s: float, tag: str)
         return {"value": config["cell"] * 10 + sum(seeds)}
 
     cells = sweep.expand_grid({"name": "kill"}, {"cell": range(n_cells)})
-    records = sweep.run(cells, [0, 1], run_cell, out_dir)
+    records = sweep.run(cells, [0, 1], run_cell, out_dir, workers=1)
     sweep.write_summary(out_dir, "summary", {"values": [r["result"]["value"] for r in records]})
+
+
+def main_quiet(seconds: list[float], die: bool) -> None:
+    import signal
+
+    from analysis.experiments import hosts
+
+    assert hosts.initialize_distributed()
+    me = int(os.environ[hosts.ENV_PROCESS_ID])
+    print("started", flush=True)
+    time.sleep(seconds[me])
+    if die and me == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    print("finished", flush=True)
+
+
+def main_train64(argv: list[str]) -> int:
+    import dataclasses
+
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    from analysis.cli import app
+    from analysis.experiments import train
+
+    @dataclasses.dataclass(frozen=True)
+    class TrainConfig64(train.TrainConfig):
+        dtype: str = "float64"
+
+    # train_cmd imports TrainConfig from the module at call time, so this is what it uses.
+    train.TrainConfig = TrainConfig64
+    return app.main(["train", *argv])
 
 
 if __name__ == "__main__":
@@ -96,5 +136,9 @@ if __name__ == "__main__":
         main_map(*rest)
     elif mode == "sweep":
         main_sweep(rest[0], rest[1], int(rest[2]), float(rest[3]), rest[4])
+    elif mode == "quiet":
+        main_quiet([float(rest[0]), float(rest[1])], rest[2:] == ["die"])
+    elif mode == "train64":
+        sys.exit(main_train64(rest))
     else:
         raise SystemExit(f"unknown mode {mode!r}")

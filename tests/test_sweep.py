@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import itertools
 import json
 import os
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 
 from analysis._util.errors import UsageError
-from analysis.experiments import sweep
+from analysis.experiments import hosts, sharding, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "tests" / "_sweep_worker.py"
@@ -109,7 +110,8 @@ def test_store_creates_nothing_until_append_then_roundtrips(tmp_path):
     assert not out.exists()
     cfg = {"candidate": "relu", "forget_bias": 1.0}
     rec = store.append(cfg, [0, 1], {"rate": -0.5, "series": np.arange(3.0), "x": float("inf")})
-    assert set(rec) == {"config", "seeds", "result", "versions", "device"}
+    assert set(rec) == {"schema", "actgrad", "config", "seeds", "result", "versions", "device"}
+    assert rec["schema"] == sweep.RESULTS_SCHEMA
     assert rec["result"] == {"rate": -0.5, "series": [0.0, 1.0, 2.0], "x": "inf"}
     assert "jax" in rec["versions"] and rec["device"]
     loaded = sweep.ResultsStore(out).load()
@@ -174,9 +176,9 @@ def test_run_skips_finished_cells_and_returns_grid_order(tmp_path):
         return {"sum": config["a"] * 100 + config["b"] + sum(seeds)}
 
     cells = sweep.expand_grid({"a": 0, "b": 0}, {"a": (1, 2), "b": (3, 4, 5)})
-    first = sweep.run(cells[:4], [7, 8], run_cell, tmp_path)
+    first = sweep.run(cells[:4], [7, 8], run_cell, tmp_path, workers=1)
     assert calls == cells[:4]
-    records = sweep.run(cells, [7, 8], run_cell, tmp_path)
+    records = sweep.run(cells, [7, 8], run_cell, tmp_path, workers=1)
     assert calls == cells  # the first four were not recomputed
     assert records[:4] == first
     assert [r["config"] for r in records] == cells
@@ -184,7 +186,7 @@ def test_run_skips_finished_cells_and_returns_grid_order(tmp_path):
         a * 100 + b + 15 for a, b in itertools.product((1, 2), (3, 4, 5))
     ]
     assert _lines(tmp_path / "results.jsonl") == records
-    assert sweep.run(cells, [7, 8], run_cell, tmp_path) == records
+    assert sweep.run(cells, [7, 8], run_cell, tmp_path, workers=1) == records
     assert len(calls) == len(cells)
 
 
@@ -223,7 +225,9 @@ def test_run_refuses_stored_cells_with_other_seeds_before_any_work(tmp_path):
 def test_write_summary_is_atomic_json(tmp_path):
     path = sweep.write_summary(tmp_path / "sub", "decay", {"rate": np.float64(0.5), "x": [1]})
     assert path == tmp_path / "sub" / "decay.json"
-    assert json.loads(path.read_text()) == {"rate": 0.5, "x": [1]}
+    got = json.loads(path.read_text())
+    assert got == {"schema": sweep.RESULTS_SCHEMA, "actgrad": got["actgrad"], "rate": 0.5, "x": [1]}
+    assert got["actgrad"] == importlib.import_module("analysis").__version__
     assert [p.name for p in path.parent.iterdir()] == ["decay.json"]  # no temporary left
 
 
@@ -268,9 +272,9 @@ def test_map_seeds_equals_a_loop_over_keys_and_does_not_recompile():
     # Equal partials share one program too.
     part = functools.partial(_quad, power=3)
     sweep.map_seeds(part, sweep.seed_keys(seeds), shift)
-    hits = sweep._compiled.cache_info().hits
+    hits = sharding._compiled.cache_info().hits
     sweep.map_seeds(functools.partial(_quad, power=3), sweep.seed_keys(seeds), shift)
-    assert sweep._compiled.cache_info().hits == hits + 1
+    assert sharding._compiled.cache_info().hits == hits + 1
 
 
 def test_stack_cells_rows_equal_each_cell_run_alone():
@@ -380,15 +384,15 @@ def test_multi_process_paths_broadcast_finished_cells_and_only_process_0_writes(
         return {"a": config["a"]}
 
     cells = [{"a": i} for i in range(4)]
-    first = sweep.run(cells[:2], [0], run_cell, tmp_path)
+    first = sweep.run(cells[:2], [0], run_cell, tmp_path, workers=1)
     # Process 0 of 2: finished cells go through the broadcast (one process: the identity).
-    monkeypatch.setattr(sweep, "_process_count", lambda: 2)
-    records = sweep.run(cells, [0], run_cell, tmp_path)
+    monkeypatch.setattr(hosts, "process_count", lambda: 2)
+    records = sweep.run(cells, [0], run_cell, tmp_path, workers=1)
     assert calls == [0, 1, 2, 3] and records[:2] == first
     assert _lines(tmp_path / "results.jsonl") == records
     # Any other process computes but writes nothing.
-    monkeypatch.setattr(sweep, "_process_count", lambda: 1)
-    monkeypatch.setattr(sweep, "_process_index", lambda: 1)
+    monkeypatch.setattr(hosts, "process_count", lambda: 1)
+    monkeypatch.setattr(hosts, "process_index", lambda: 1)
     other = tmp_path / "other"
     got = sweep.run(cells, [0], run_cell, other)
     assert [r["result"] for r in got] == [r["result"] for r in records]

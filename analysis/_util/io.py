@@ -81,7 +81,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write `data` to `path` so that a reader sees the old file or the new one, never half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The temporary name is the target's, cut short: a target name near the 255-byte limit
+    # must not fail only because ".NAME.XXXXXXXX.tmp" is longer.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:64]}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -125,13 +127,26 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
 
 
 def append_jsonl(path: str | os.PathLike, obj: Any) -> None:
-    """Append `obj` as one whole JSON line, flushed and fsynced before returning."""
+    """Append `obj` as one whole JSON line, flushed and fsynced before returning.
+
+    A crash leaves at most a torn last line; a failed write (a full disk: ENOSPC) is cut
+    back off before the OSError (naming `path`) is raised, so the file stays whole lines.
+    """
     line = (to_json(obj, indent=None) + "\n").encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        # One write call for the whole line: a crash leaves at most a torn last line.
-        os.write(fd, line)
-        os.fsync(fd)
+        start = os.fstat(fd).st_size
+        try:
+            # One write call for the line; a short write (a nearly full disk) goes on
+            # from where it stopped, and raises once nothing more fits.
+            done = os.write(fd, line)
+            while done < len(line):
+                done += os.write(fd, line[done:])
+            os.fsync(fd)
+        except OSError as err:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            raise OSError(err.errno, err.strerror, str(path)) from err
     finally:
         os.close(fd)
 

@@ -106,8 +106,9 @@ def run(args: argparse.Namespace) -> int:
     if any(c["dtype"] == "float64" for c in cells):
         jax.config.update("jax_enable_x64", True)
     seeds = list(range(args.seeds))
-    # Two cells at a time: compiling dominates a decay cell, and it overlaps across threads.
-    records = sweep.run(cells, seeds, decay.run_cell, out_dir, desc="decay", workers=2)
+    # DEFAULT_COMPILE_WORKERS cells at a time: compiling dominates a decay cell, and it
+    # overlaps across threads.
+    records = sweep.run(cells, seeds, decay.run_cell, out_dir, desc="decay")
     if jax.process_index() != 0:
         return 0  # process 0 writes the summary and the figures
     rows = _write_outputs(out_dir, base, compare, seeds, records, t_start)
