@@ -3,11 +3,40 @@
 >>> import kernels
 >>> act = kernels.get("tanh")
 >>> act.fn(0.5), act.grad(0.5), act.grad2(0.5)
+>>> mine = kernels.from_formula("z/(1+|z|)", name="my_softsign")   # or "formula:z/(1+|z|)"
 
-Importing the submodules registers their kernels.
+Importing the submodules registers their kernels. ``get("formula:EXPR")`` builds the
+activation of EXPR on first use, so every place that takes a kernel name takes a formula.
 """
 
 from kernels import piecewise, smooth  # noqa: F401  (registration side effect)
-from kernels._core import Activation, Kink, Properties, default_params, get, names
+from kernels._core import (
+    Activation,
+    Kink,
+    Properties,
+    default_params,
+    get,
+    make_activation,
+    names,
+    register,
+    registered,
+    unregister,
+)
+from kernels._formula import FormulaError
+from kernels.formula_kernel import expression_of, from_formula
 
-__all__ = ["Activation", "Kink", "Properties", "default_params", "get", "names"]
+__all__ = [
+    "Activation",
+    "FormulaError",
+    "Kink",
+    "Properties",
+    "default_params",
+    "expression_of",
+    "from_formula",
+    "get",
+    "make_activation",
+    "names",
+    "register",
+    "registered",
+    "unregister",
+]

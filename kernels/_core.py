@@ -188,12 +188,25 @@ def register(name: str, **defaults: float) -> Callable[[Callable[..., Activation
 
 
 def names() -> tuple[str, ...]:
-    """The registered activation names, sorted."""
+    """The registered activation names, sorted (formula kernels once registered included)."""
     return tuple(sorted(_REGISTRY))
+
+
+def registered(name: str) -> bool:
+    """True when ``name`` is in the registry (a "formula:EXPR" name only once it was used)."""
+    return name in _REGISTRY
+
+
+def unregister(name: str) -> None:
+    """Remove ``name`` and its cached activations (for formula kernels made in tests)."""
+    _REGISTRY.pop(name, None)
+    for key in [k for k in _CACHE if k[0] == name]:
+        del _CACHE[key]
 
 
 def default_params(name: str) -> dict[str, float]:
     """The parameters `get(name)` uses when none are given."""
+    _formula_name(name, {})
     _check_name(name)
     return dict(_REGISTRY[name][1])
 
@@ -201,8 +214,20 @@ def default_params(name: str) -> dict[str, float]:
 def _check_name(name: Any) -> None:
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(
-            f"kernels.get: unknown activation {name!r}; valid names: {', '.join(names())}"
+            f"kernels.get: unknown activation {name!r}; valid names: {', '.join(names())}, "
+            "or formula:EXPR (e.g. formula:z/(1+|z|))"
         )
+
+
+def _formula_name(name: Any, params: Mapping[str, Any]) -> None:
+    """Register "formula:EXPR" on first use, with ``params`` as its defaults."""
+    from kernels.formula_kernel import FORMULA_PREFIX, register_formula
+
+    if isinstance(name, str) and name.startswith(FORMULA_PREFIX) and name not in _REGISTRY:
+        try:
+            register_formula(name[len(FORMULA_PREFIX) :], name, dict(params))
+        except ValueError as err:
+            raise type(err)(f"kernels.get({name!r}): {err}") from None
 
 
 def _check_param(name: str, key: str, value: Any) -> float:
@@ -220,8 +245,10 @@ def get(name: str, **params: float) -> Activation:
     """The activation `name`, built once per distinct parameter set (so jit caches are reused).
 
     Raises ValueError for an unknown name (listing the valid ones), an unknown parameter,
-    or a parameter that is not a finite real number.
+    or a parameter that is not a finite real number. ``"formula:EXPR"`` builds (once) the
+    activation of EXPR (`kernels.from_formula`); a refused formula is a ValueError.
     """
+    _formula_name(name, params)
     _check_name(name)
     factory, defaults = _REGISTRY[name]
     unknown = sorted(set(params) - set(defaults))

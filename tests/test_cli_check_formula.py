@@ -14,9 +14,10 @@ from analysis.cli.app import main
 SIGMOID = "1/(1+exp(-z))"
 
 
-def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
+def run(capsys: pytest.CaptureFixture, *argv: str, points: int = 3_000) -> tuple[int, str, str]:
+    """The command on ``points`` test points (the default 24,001 only where it matters)."""
     try:
-        code = main(["check-formula", *argv])
+        code = main(["check-formula", "--points", str(points), *argv])
     except SystemExit as exc:  # argparse's own errors
         code = exc.code
     out, err = capsys.readouterr()
@@ -58,10 +59,12 @@ def test_kink_convention_and_params(capsys: pytest.CaptureFixture, tmp_path: Pat
 
 def test_overflow_is_noted_and_not_a_mismatch(capsys: pytest.CaptureFixture) -> None:
     code, out, _ = run(
-        capsys, "--f", SIGMOID, "--df", "exp(-z)/(1+exp(-z))^2", "--domain", "-1000", "1000"
-    )
+        capsys,
+        "--f", SIGMOID, "--df", "exp(-z)/(1+exp(-z))^2", "--domain", "-1000", "1000",
+        points=24_001,
+    )  # fmt: skip
     assert code == 0
-    assert "overflow (not counted as wrong): df is nan for z in [-1000, -709.8]" in out
+    assert "overflow in float64 (not counted as wrong): df is nan for z in [-1000, -709.8]" in out
 
 
 @pytest.mark.parametrize(
@@ -114,8 +117,57 @@ def test_subprocess_injection_exits_2_and_creates_nothing(tmp_path: Path) -> Non
 def test_subprocess_mismatch_exits_1() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "analysis", "check-formula",
-         "--f", SIGMOID, "--df", "-exp(-z) / (1 + exp(-z))^2"],
+         "--f", SIGMOID, "--df", "-exp(-z) / (1 + exp(-z))^2", "--points", "2000"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout.startswith("MISMATCH")
+
+
+def test_user_report_one_over_cosh_squared_matches(capsys: pytest.CaptureFixture) -> None:
+    code, out, err = run(capsys, "--f", "tanh(z)", "--df", "1/cosh(z)^2", points=24_001)
+    assert code == 0 and err == "" and out.startswith("match:")
+    assert "cross-check jax.grad (float64) vs exact" in out  # reported, not the verdict
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--f", "1/z", "--df", "-1/z^2", "--domain", "0.5", "5"],
+        ["--f", "-z", "--df", "-1"],
+        ["--f", "-z^2", "--df", "-2z", "--d2f", "-2"],
+    ],
+)
+def test_values_with_a_leading_minus_are_formulas(
+    capsys: pytest.CaptureFixture, argv: list[str]
+) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and err == "", err
+    assert out.startswith("match:")
+
+
+def test_second_derivative_and_safety_dtypes(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    out_file = tmp_path / "r.json"
+    code, out, _ = run(
+        capsys,
+        "--f", "tanh(z)", "--df", "1 - tanh(z)^2", "--d2f", "2 tanh(z) sech(z)^2",
+        "--dtype", "float64", "--json", str(out_file),
+    )  # fmt: skip
+    assert code == 1
+    assert "match: df = d/dz f" in out and "MISMATCH: d2f != d2/dz2 f" in out
+    assert "safety (float64): `1 - tanh(z)^2` is correct" in out
+    data = json.loads(out_file.read_text())["result"]
+    assert set(data["safety"]) == {"float32", "float64"}
+    f32 = next(r for r in data["safety"]["float32"] if r["formula"] == "df")
+    assert f32["underflow"].startswith("|z| > ") and "is 0 for |z| >" in f32["sentence"]
+    assert data["second"]["matches"] is False and data["df_matches"] is True
+
+
+def test_subprocess_leading_minus() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis", "check-formula", "--f", "-z", "--df", "-1",
+         "--points", "2000"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("match:")

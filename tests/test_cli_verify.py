@@ -7,7 +7,6 @@ import pytest
 
 import kernels
 from analysis.cli.app import main
-from kernels import _core
 
 
 def test_verify_passes_and_writes_json(tmp_path, capsys):
@@ -42,11 +41,12 @@ def test_verify_bad_arguments_are_exit_2(argv, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
-def test_verify_broken_kernel_is_exit_1(monkeypatch, capsys):
+def test_verify_broken_kernel_is_exit_1(capsys):
     good = kernels.get("tanh")
 
+    @kernels.register("broken")
     def broken():
-        return _core.make_activation(
+        return kernels.make_activation(
             "broken",
             jnp.tanh,
             lambda x: 1 - jnp.tanh(x) ** 2 + 0.01,
@@ -55,8 +55,10 @@ def test_verify_broken_kernel_is_exit_1(monkeypatch, capsys):
             properties=good.properties,
         )
 
-    monkeypatch.setitem(_core._REGISTRY, "broken", (broken, {}))
-    rc = main(["verify", "broken", "--points", "500"])
+    try:
+        rc = main(["verify", "broken", "--points", "500"])
+    finally:
+        kernels.unregister("broken")
     captured = capsys.readouterr()
     assert rc == 1
     assert "FAIL" in captured.out and "broken" in captured.err
@@ -79,3 +81,26 @@ def test_list_shows_kinks_and_writes_json(tmp_path, capsys):
     rows = {r["name"]: r for r in json.loads(out.read_text())}
     assert set(rows) == set(kernels.names())
     assert rows["leaky_relu"]["kinks"][0]["convention"] == 0.01
+
+
+def test_verify_and_list_take_a_formula(tmp_path, capsys):
+    name = "formula:z/(1+|z|)"
+    out = tmp_path / "list.json"
+    try:
+        rc = main(["verify", name, "--points", "500", "--dtype", "float64"])
+        text = capsys.readouterr().out
+        assert rc == 0 and "1/1 kernels pass" in text and "f''(0): left 2 right -2" in text
+        assert main(["list", name, "--json", str(out)]) == 0
+        (row,) = json.loads(out.read_text())
+        assert row["name"] == name and row["expression"] == "z/(1+|z|)"
+        assert row["kinks"][0]["order"] == 2 and row["bounded"] is True
+    finally:
+        kernels.unregister(name)
+
+
+@pytest.mark.parametrize("cmd", ["list", "verify"])
+def test_refused_formula_is_exit_2(cmd, capsys):
+    rc = main([cmd, "formula:z/(1+"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "formula:z/(1+" in err
+    assert "ended where a value was expected" in err

@@ -7,12 +7,31 @@ import time
 from pathlib import Path
 
 import jax
+import mpmath
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.checks.formula import FormulaError, check_formula, parse, split_sides, to_jax
+from analysis.checks.formula import FormulaError, parse, split_sides, to_jax
+from analysis.checks.formula import check_formula as full_check
+from kernels._formula import MpBackend, compile_tree
+
+
+def check_formula(*args, **kw):
+    """The checker on 2,400 points instead of 24,001: these tests are about verdicts."""
+    return full_check(*args, **{"n_points": 2_400, **kw})
+
+
+def mp_derivative(f: str, params: dict, z: float) -> float:
+    """d/dz f at z by mpmath's own numerical differentiation (80 digits), not our rules."""
+    with mpmath.workdps(80):
+        fn = compile_tree(parse(f, params), MpBackend(mpmath.mp))
+        # A step far below any distance to a kink among the test points (even 5e-324).
+        h = mpmath.mpf("1e-30") * max(1, abs(z))
+        h = min(h, abs(mpmath.mpf(z)) / 4) if z != 0 else h
+        return float(mpmath.diff(fn, mpmath.mpf(z), h=h))
+
 
 SIGMOID = "Sigmoid(z) = 1 / (1 + exp(-z))"
 TANH = "tanh(z) = [exp(z) - exp(-z)] / [exp(z) + exp(-z)]"
@@ -70,13 +89,15 @@ def test_derivative_pairs(f: str, df: str, params: dict, matches: bool) -> None:
         assert res.max_abs_err <= 1e-9 * (1 + abs(res.worst_z)) ** 3
     else:
         assert res.counterexamples
-        # Each counterexample is a real disagreement, checked here with jax.grad directly.
-        g = jax.grad(to_jax(parse(f, params)))
+        # Each counterexample is a real disagreement: the true value is mpmath's numerical
+        # derivative of f (or, at a kink, one of the one-sided derivatives).
+        kinks = {k["z"]: k for k in res.kinks}
         for z, claimed, true in res.counterexamples:
-            assert true == pytest.approx(float(g(z)), rel=1e-12, abs=1e-13) or z in {
-                k["z"] for k in res.kinks
-            }
-            assert abs(claimed - true) > 1e-10 * abs(true)
+            if z in kinks:
+                assert true in (kinks[z]["left"], kinks[z]["right"])
+            else:
+                assert true == pytest.approx(mp_derivative(f, params, z), rel=1e-12, abs=1e-30)
+            assert abs(claimed - true) > 1e-12 * abs(true)
 
 
 def test_seed_sigmoid_as_written_is_wrong_everywhere() -> None:
@@ -189,7 +210,7 @@ def test_to_jax_is_vectorised_and_differentiable() -> None:
 
 def test_overlap_note_names_the_convention() -> None:
     res = check_formula("abs(z)", "1 if z >= 0; -1 if z <= 0")
-    assert any("first match" in n for n in res.notes)
+    assert any("first match" in n for n in res.readings)
 
 
 PWNED = Path("/tmp/pwned_xyz")
@@ -219,12 +240,11 @@ PWNED = Path("/tmp/pwned_xyz")
         ("1 if z > 0; 0 if z < 0", "z = 0 is not covered"),
         ("1 if z < 5", "z in [5, inf) is not covered"),
         ("0 otherwise; 1 if z > 0", "'otherwise' must close"),
-        ("1 if z^2 < 1; 0 otherwise", "compare z with constants"),
-        ("2z", "implicit multiplication"),
+        ("1 if z^2 < 1; 0 otherwise", "compare z or |z| with constants"),
         ("(z + 1", "expected ')'"),
         ("z + 1)", "unbalanced"),
-        ("max(z)", "max takes 2"),
-        ("z == 1", "not supported"),
+        ("max(z)", "max takes 2 or more arguments"),
+        ("z == 1", "only allowed in a condition"),
         ("1e999 * z", "too large"),
         ("z @ z", "unexpected character"),
         ("z; 1 if z > 0", "piece 1 has no condition"),
@@ -276,7 +296,7 @@ def test_bad_arguments(params: dict, domain: tuple, message: str) -> None:
         check_formula("z", "1", params, domain)
 
 
-@settings(max_examples=15)
+@settings(max_examples=10, deadline=None)
 @given(
     coeffs=st.lists(st.integers(-5, 5), min_size=1, max_size=6),
     bump=st.integers(0, 5),

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from analysis._util.errors import UsageError
+from analysis._util.lock import output_lock
 
 # command name -> module under analysis.commands
 COMMANDS = {
@@ -58,11 +59,34 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
     return parser, mods
 
 
+def join_raw_values(argv: Sequence[str], mods: dict[str, object]) -> list[str]:
+    """``--df -1/z^2`` -> ``--df=-1/z^2`` for the options a command lists in
+    ``RAW_VALUE_OPTIONS`` (argparse would take a value starting with '-' for an option)."""
+    argv = list(argv)
+    cmd = next((i for i, tok in enumerate(argv) if tok in mods), None)
+    if cmd is None:
+        return argv
+    raw = getattr(mods[argv[cmd]], "RAW_VALUE_OPTIONS", ())
+    out, i = argv[: cmd + 1], cmd + 1
+    while i < len(argv):
+        if argv[i] in raw and i + 1 < len(argv):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser, mods = build_parser()
+    argv = join_raw_values(sys.argv[1:] if argv is None else argv, mods)
     args = parser.parse_args(argv)
     try:
-        return int(mods[args.command].run(args) or 0)
+        # One run per --out (a lock file; a killed run's lock is taken over) and a full
+        # disk as one line: analysis._util.lock (issue 14).
+        with output_lock(args):
+            return int(mods[args.command].run(args) or 0)
     except UsageError as err:
         print(f"actgrad {args.command}: error: {err}", file=sys.stderr)
         return 2

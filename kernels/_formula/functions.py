@@ -56,22 +56,24 @@ ALIASES = {
     "Min": "min",
 }
 # Inverse written as f^-1: the inverse function, not 1/f (the common reading).
-INVERSE = {
-    n: "a" + n
-    for n in "sin cos tan sec csc cot sinh cosh tanh sech csch coth".split()
-}
+INVERSE = {n: "a" + n for n in "sin cos tan sec csc cot sinh cosh tanh sech csch coth".split()}
 CONSTANTS = {"pi": math.pi, "π": math.pi, "e": math.e}
 
 
 def array_funcs(xp: Any, erf: Callable, erfc: Callable) -> dict[str, Callable[..., Any]]:
-    """Implementations on arrays of the module ``xp`` (numpy or jax.numpy)."""
+    """Implementations on arrays of the module ``xp`` (numpy or jax.numpy).
+
+    Args: xp: numpy or jax.numpy; erf, erfc: its error functions. Returns
+    {name: elementwise function}.
+    """
 
     def sigmoid(a):
         e = xp.exp(-xp.abs(a))  # never overflows
         return xp.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
     def heaviside(a):
-        return xp.where(a > 0, xp.ones_like(a), xp.where(a < 0, xp.zeros_like(a), 0.5 + 0 * a))
+        half = xp.where(a < 0, xp.zeros_like(a), 0.5 + 0 * a)  # 0 * NaN keeps NaN
+        return xp.where(a > 0, xp.ones_like(a), half)
 
     return {
         "exp": xp.exp,
@@ -121,59 +123,31 @@ def array_funcs(xp: Any, erf: Callable, erfc: Callable) -> dict[str, Callable[..
 
 
 def mp_funcs(mp: Any) -> dict[str, Callable[..., Any]]:
-    """Implementations on mpmath real scalars (complex results become NaN in the caller)."""
+    """Implementations on mpmath real scalars (complex results become NaN in the caller).
+
+    Args: mp: the mpmath context. Returns {name: function of mpf scalars}.
+    """
     zero, one, half = mp.mpf(0), mp.mpf(1), mp.mpf(0.5)
 
     def sign(a):
         return one if a > 0 else (-one if a < 0 else zero)
 
-    def cbrt(a):
-        return sign(a) * mp.cbrt(abs(a))
-
-    def sigmoid(a):
-        return one / (one + mp.exp(-a))
-
+    same = (
+        "exp expm1 log log10 log1p sqrt sin cos tan sec csc cot asin acos atan asec acsc "
+        "sinh cosh tanh sech csch coth asinh acosh atanh asech acsch erf erfc"
+    ).split()
     return {
-        "exp": mp.exp,
-        "expm1": mp.expm1,
-        "log": mp.log,
+        **{name: getattr(mp, name) for name in same},
         "log2": lambda a: mp.log(a, 2),
-        "log10": mp.log10,
-        "log1p": mp.log1p,
-        "sqrt": mp.sqrt,
-        "cbrt": cbrt,
+        "cbrt": lambda a: sign(a) * mp.cbrt(abs(a)),
         "abs": abs,
-        "sin": mp.sin,
-        "cos": mp.cos,
-        "tan": mp.tan,
-        "sec": mp.sec,
-        "csc": mp.csc,
-        "cot": mp.cot,
-        "asin": mp.asin,
-        "acos": mp.acos,
-        "atan": mp.atan,
-        "asec": mp.asec,
-        "acsc": mp.acsc,
         "acot": lambda a: mp.atan(one / a),
-        "sinh": mp.sinh,
-        "cosh": mp.cosh,
-        "tanh": mp.tanh,
-        "sech": mp.sech,
-        "csch": mp.csch,
-        "coth": mp.coth,
-        "asinh": mp.asinh,
-        "acosh": mp.acosh,
-        "atanh": mp.atanh,
-        "asech": mp.asech,
-        "acsch": mp.acsch,
         "acoth": lambda a: mp.atanh(one / a),
-        "erf": mp.erf,
-        "erfc": mp.erfc,
         "sign": sign,
         "heaviside": lambda a: one if a > 0 else (zero if a < 0 else half),
         "softplus": lambda a: mp.log1p(mp.exp(a)),
         "relu": lambda a: a if a > 0 else zero,
-        "sigmoid": sigmoid,
+        "sigmoid": lambda a: one / (one + mp.exp(-a)),
         "clip": lambda a, lo, hi: min(max(a, lo), hi),
         "max": max,
         "min": min,

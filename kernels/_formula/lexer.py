@@ -49,7 +49,10 @@ class Tok:
 
 
 def normalise(text: str) -> tuple[str, list[int]]:
-    """The text with unicode replaced, and for each of its characters the original index."""
+    """The text with unicode replaced, and for each of its characters the original index.
+
+    Args: text: as the user wrote it. Returns (plain text, original index per char).
+    """
     out: list[str] = []
     where: list[int] = []
     i = 0
@@ -72,9 +75,13 @@ def normalise(text: str) -> tuple[str, list[int]]:
 
 
 def tokenise(text: str, where: list[int]) -> list[Tok]:
-    """Tokens of normalised ``text``; ``where`` maps its indices to the original text."""
+    """Tokens of normalised ``text``; ``where`` maps its indices to the original text.
+
+    Args: text: normalised; where: original index per char. Returns the tokens,
+    ending with an 'end' token.
+    """
     toks, pos = [], 0
-    where = where + [where[-1] + 1 if where else 0]
+    where = [*where, where[-1] + 1 if where else 0]
     while pos < len(text):
         if text[pos:].strip() == "":
             break

@@ -2,7 +2,7 @@
 
 Nodes are frozen dataclasses; nothing in a tree can name a Python object. ``Where`` is never
 written by a user: the symbolic derivative uses it for the derivative of max, min, relu and
-clip (``pos`` where ``test > 0``, ``other`` elsewhere).
+clip (``pos`` where ``lhs > rhs``, ``other`` elsewhere).
 """
 
 from __future__ import annotations
@@ -96,9 +96,14 @@ class Call:
 
 @dataclass(frozen=True)
 class Where:
-    """pos where test > 0, other elsewhere (only built by the symbolic derivative)."""
+    """pos where lhs > rhs, other elsewhere (only built by the symbolic derivative).
 
-    test: Expr
+    A comparison, not the sign of lhs - rhs: a difference of two tiny numbers can be
+    subnormal, which XLA on CPU flushes to 0.
+    """
+
+    lhs: Expr
+    rhs: Expr
     pos: Expr
     other: Expr
 
@@ -140,14 +145,20 @@ Expr = Num | Var | Param | Neg | Sum | Prod | Pow | Call | Where | Piecewise
 
 
 def fmt(v: float) -> str:
-    """A bound as text: 'inf', '-inf' or %g."""
+    """A bound as text: 'inf', '-inf' or %g.
+
+    Args: v: a bound. Returns its text.
+    """
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
     return f"{v:g}"
 
 
 def children(expr: Expr) -> tuple[Expr, ...]:
-    """The direct sub-expressions of a node."""
+    """The direct sub-expressions of a node.
+
+    Args: expr: a node. Returns its sub-trees.
+    """
     if isinstance(expr, Neg):
         return (expr.arg,)
     if isinstance(expr, Sum):
@@ -159,14 +170,17 @@ def children(expr: Expr) -> tuple[Expr, ...]:
     if isinstance(expr, Call):
         return expr.args
     if isinstance(expr, Where):
-        return (expr.test, expr.pos, expr.other)
+        return (expr.lhs, expr.rhs, expr.pos, expr.other)
     if isinstance(expr, Piecewise):
         return tuple(e for _, e in expr.pieces)
     return ()
 
 
 def walk(expr: Expr) -> list[tuple[Expr, int]]:
-    """Every node with its depth (root 1), without recursion."""
+    """Every node with its depth (root 1), without recursion.
+
+    Args: expr: a tree. Returns [(node, depth)].
+    """
     out, stack = [], [(expr, 1)]
     while stack:
         node, depth = stack.pop()
@@ -176,5 +190,8 @@ def walk(expr: Expr) -> list[tuple[Expr, int]]:
 
 
 def has_var(expr: Expr) -> bool:
-    """True when the expression depends on z."""
+    """True when the expression depends on z.
+
+    Args: expr: a tree. Returns whether z occurs in it.
+    """
     return any(isinstance(n, Var | Piecewise) for n, _ in walk(expr))

@@ -9,6 +9,12 @@ HELP = "list the activation kernels with their properties"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help='kernels to list (default: all), or "formula:EXPR", e.g. "formula:z/(1+|z|)"',
+    )
     p.add_argument("--json", metavar="FILE", help="also write the table as JSON")
 
 
@@ -20,20 +26,24 @@ def check_json_path(path: str | None) -> None:
     from analysis._util.io import ensure_writable_dir
 
     p = Path(path)
-    if p.is_dir():
-        raise UsageError(f"--json {path!r} is a directory")
     try:
+        if p.is_dir():
+            raise UsageError(f"--json {path!r} is a directory")
         ensure_writable_dir(p.parent)
-    except UsageError:
+    except UsageError as err:
+        if "is a directory" in str(err):
+            raise
         raise UsageError(f"--json {path!r} cannot be written (directory not writable)") from None
+    except OSError as err:  # e.g. a file name longer than the file system allows
+        raise UsageError(f"--json {path[:60]!r}...: cannot be written ({err.strerror})") from None
 
 
-def rows() -> list[dict]:
-    """One dict per registered kernel (default parameters)."""
+def rows(names: list[str] | None = None) -> list[dict]:
+    """One dict per kernel of ``names`` (default: every registered one), default params."""
     import kernels
 
     out = []
-    for name in kernels.names():
+    for name in names or kernels.names():
         act = kernels.get(name)
         p = act.properties
         out.append(
@@ -51,6 +61,7 @@ def rows() -> list[dict]:
                 "f_prime_at_zero": p.f_prime_at_zero,
                 "jax_nn_twin": act.jax_nn is not None,
                 "grad_from_output": act.grad_from_output is not None,
+                "expression": kernels.expression_of(name),
                 "kinks": [
                     {
                         "at": k.at,
@@ -68,11 +79,24 @@ def rows() -> list[dict]:
     return out
 
 
+def _validate(names: list[str]) -> list[str]:
+    import kernels
+    from analysis._util.errors import UsageError
+
+    for n in names:
+        try:
+            kernels.get(n)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+    return list(dict.fromkeys(names))
+
+
 def run(args: argparse.Namespace) -> int:
     check_json_path(args.json)
+    names = _validate(getattr(args, "names", []) or [])
     from analysis._util.io import atomic_write_json
 
-    table = rows()
+    table = rows(names or None)
     print(
         f"{'name':<13} {'params':<22} {'range':<20} {'bounded':<8} {'monotone':<9} "
         f"{'0-centred':<10} {'max|f`|':<8} {'f`(0)':<7} saturates"

@@ -13,7 +13,12 @@ DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("names", nargs="*", metavar="NAME", help="kernels to verify (default: all)")
+    p.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help='kernels to verify (default: all), or "formula:EXPR", e.g. "formula:z/(1+|z|)"',
+    )
     p.add_argument(
         "--dtype",
         action="append",
@@ -39,9 +44,16 @@ def _validate(args: argparse.Namespace) -> tuple[list[str], tuple[str, ...]]:
     from analysis.cli.commands.list_cmd import check_json_path
 
     valid = kernels.names()
-    unknown = [n for n in args.names if n not in valid]
+    unknown = [n for n in args.names if n not in valid and not n.startswith("formula:")]
     if unknown:
-        raise UsageError(f"unknown kernel(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
+        raise UsageError(
+            f"unknown kernel(s) {', '.join(unknown)}; valid: {', '.join(valid)}, or formula:EXPR"
+        )
+    for n in args.names:
+        try:
+            kernels.get(n)  # builds a formula kernel; a refused formula is one line
+        except ValueError as err:
+            raise UsageError(f"{n}: {err}") from None
     if args.points < 1:
         raise UsageError(f"--points must be >= 1, got {args.points}")
     check_json_path(args.json)
@@ -69,36 +81,7 @@ def run(args: argparse.Namespace) -> int:
     ]
     seconds = time.perf_counter() - t0
 
-    print("tolerances:")
-    for k, v in verify.tolerance_text().items():
-        print(f"  {k}: {v}")
-    head = f"{'kernel':<13} {'dtype':<9} {'check':<34} {'max abs err':>11} {'max rel err':>11} {'worst x':>11} {'atol':>9}  verdict"
-    print(head)
-    for rep in reports:
-        for dtype in dict.fromkeys(r.dtype for r in rep.rows):
-            rows = [r for r in rep.rows if r.dtype == dtype]
-            shown = rows if args.all_checks else _worst(rows)
-            for r in shown:
-                verdict = "pass" if r.passed else "FAIL"
-                print(
-                    f"{r.kernel:<13} {r.dtype:<9} {r.check:<34} {_fmt(r.max_abs_err):>11} "
-                    f"{_fmt(r.max_rel_err):>11} {_fmt(r.worst_x):>11} {_fmt(r.atol):>9}  "
-                    f"{verdict}{'  ' + r.note if r.note and not r.passed else ''}"
-                )
-    print(
-        "kinks (derivative at the nearest inputs either side; value used at the point; jax.nn's):"
-    )
-    for rep in reports:
-        for k in rep.kinks:
-            if k.dtype != dtypes[-1]:
-                continue
-            d = "f'" if k.order == 1 else "f''"
-            jnn = "-" if k.jax_nn_measured is None else f"{k.jax_nn_measured:g}"
-            print(
-                f"  {k.kernel:<13} {d}({k.at:g}): left {k.measured_left:.6g} right "
-                f"{k.measured_right:.6g} -> {k.value_at_kink:.6g} (jax.nn {jnn})  "
-                f"{'ok' if k.ok else 'MISMATCH'}  {k.reason}"
-            )
+    _print_reports(reports, dtypes, args.all_checks)
     n_fail = sum(not r.passed for r in reports)
     print(f"{len(reports) - n_fail}/{len(reports)} kernels pass in {seconds:.1f} s")
     if args.json:
@@ -123,6 +106,42 @@ def run(args: argparse.Namespace) -> int:
         print(f"actgrad verify: FAILED: {failed}", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_reports(reports: list, dtypes: tuple[str, ...], all_checks: bool) -> None:
+    """The tolerance rules, the worst (or every) row per kernel and dtype, and the kinks."""
+    from analysis.checks import verify
+
+    print("tolerances:")
+    for k, v in verify.tolerance_text().items():
+        print(f"  {k}: {v}")
+    head = f"{'kernel':<13} {'dtype':<9} {'check':<34} {'max abs err':>11} {'max rel err':>11} {'worst x':>11} {'atol':>9}  verdict"
+    print(head)
+    for rep in reports:
+        for dtype in dict.fromkeys(r.dtype for r in rep.rows):
+            rows = [r for r in rep.rows if r.dtype == dtype]
+            shown = rows if all_checks else _worst(rows)
+            for r in shown:
+                verdict = "pass" if r.passed else "FAIL"
+                print(
+                    f"{r.kernel:<13} {r.dtype:<9} {r.check:<34} {_fmt(r.max_abs_err):>11} "
+                    f"{_fmt(r.max_rel_err):>11} {_fmt(r.worst_x):>11} {_fmt(r.atol):>9}  "
+                    f"{verdict}{'  ' + r.note if r.note and not r.passed else ''}"
+                )
+    print(
+        "kinks (derivative at the nearest inputs either side; value used at the point; jax.nn's):"
+    )
+    for rep in reports:
+        for k in rep.kinks:
+            if k.dtype != dtypes[-1]:
+                continue
+            d = "f'" if k.order == 1 else "f''"
+            jnn = "-" if k.jax_nn_measured is None else f"{k.jax_nn_measured:g}"
+            print(
+                f"  {k.kernel:<13} {d}({k.at:g}): left {k.measured_left:.6g} right "
+                f"{k.measured_right:.6g} -> {k.value_at_kink:.6g} (jax.nn {jnn})  "
+                f"{'ok' if k.ok else 'MISMATCH'}  {k.reason}"
+            )
 
 
 def _worst(rows: list) -> list:
