@@ -78,7 +78,9 @@ def test_list_shows_kinks_and_writes_json(tmp_path, capsys):
     assert main(["list", "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "leaky_relu" in text and "jax.nn 1" in text
-    rows = {r["name"]: r for r in json.loads(out.read_text())}
+    doc = json.loads(out.read_text())
+    assert doc["schema"] >= 1 and doc["versions"]["jax"]
+    rows = {r["name"]: r for r in doc["kernels"]}
     assert set(rows) == set(kernels.names())
     assert rows["leaky_relu"]["kinks"][0]["convention"] == 0.01
 

@@ -1,6 +1,6 @@
 """The `actgrad` command line (also `python -m analysis`).
 
-Each subcommand lives in `analysis/commands/<name>.py` with ``HELP``, ``add_arguments(p)``
+Each subcommand lives in `analysis/cli/commands/<name>.py` with ``HELP``, ``add_arguments(p)``
 and ``run(args) -> int``. A user's mistake (UsageError, or an argparse error) becomes one
 line on stderr and exit code 2, before any work starts; a bug keeps its traceback.
 """
@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from analysis._util.errors import UsageError
 from analysis._util.lock import output_lock
 
-# command name -> module under analysis.commands
+__all__ = ["COMMANDS", "OneLineParser", "build_parser", "join_raw_values", "main"]
+
+# command name -> module under analysis.cli.commands
 COMMANDS = {
     "list": "list_cmd",
     "verify": "verify_cmd",
@@ -31,6 +33,7 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but a bad argument is one stderr line and exit 2 (no usage dump)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        """Exit 2 with ``actgrad ...: error: MESSAGE`` as the only line."""
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -46,6 +49,7 @@ def _available_commands() -> dict[str, object]:
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
+    """The `actgrad` parser with one subparser per command, and command name -> module."""
     parser = OneLineParser(
         prog="actgrad",
         description="Measure why LSTMs use sigmoid gates and tanh cells, and what swaps do.",
@@ -79,6 +83,11 @@ def join_raw_values(argv: Sequence[str], mods: dict[str, object]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns its exit code (2 for a user's mistake, 130 interrupted).
+
+    Args:
+      argv: the arguments after ``actgrad`` (default: ``sys.argv[1:]``).
+    """
     parser, mods = build_parser()
     argv = join_raw_values(sys.argv[1:] if argv is None else argv, mods)
     args = parser.parse_args(argv)
@@ -93,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("actgrad: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `actgrad list | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

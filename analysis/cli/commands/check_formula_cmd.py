@@ -14,10 +14,13 @@ HELP = "check a claimed derivative exactly, in 50+ digits (exit 0 match, 1 misma
 # Options whose value is a formula: "--df -1/z^2" is the formula -1/z^2, not an option.
 RAW_VALUE_OPTIONS = ("--f", "--df", "--d2f")
 
+__all__ = ["HELP", "RAW_VALUE_OPTIONS", "add_arguments", "run"]
+
 _PARAM = re.compile(r"^([A-Za-z_][A-Za-z_0-9]*)=(.+)$")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags: --f, --df, --d2f, --param, --domain, --points, --dtype, --json."""
     p.add_argument("--f", required=True, metavar="EXPR", help='the function, e.g. "1/(1+exp(-z))"')
     p.add_argument("--df", required=True, metavar="EXPR", help="the claimed derivative d/dz f")
     p.add_argument("--d2f", metavar="EXPR", help="a claimed second derivative, checked too")
@@ -166,6 +169,7 @@ def _print_cross(res, dtype: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check df (and d2f) against f exactly; exit 0 match, 1 mismatch, 2 bad input."""
     params, domain = _validate(args)
 
     from analysis._util.io import atomic_write_json, run_metadata

@@ -7,8 +7,11 @@ from pathlib import Path
 
 HELP = "list the activation kernels with their properties"
 
+__all__ = ["HELP", "add_arguments", "run"]
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags: optional kernel names, --json FILE."""
     p.add_argument(
         "names",
         nargs="*",
@@ -92,6 +95,7 @@ def _validate(names: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the kernels with their properties; exit 0."""
     check_json_path(args.json)
     names = _validate(getattr(args, "names", []) or [])
     from analysis._util.io import atomic_write_json
@@ -120,5 +124,8 @@ def run(args: argparse.Namespace) -> int:
                 f"(left {k['left']:.4g}, right {k['right']:.4g}; jax.nn {jnn}): {k['reason']}"
             )
     if args.json:
-        atomic_write_json(args.json, table)
+        from analysis._util.io import run_metadata
+
+        # an object, not a bare list, so that it carries the schema and the versions
+        atomic_write_json(args.json, {"kernels": table, **run_metadata()})
     return 0

@@ -8,14 +8,27 @@ import sys
 
 HELP = "answer the seed question: decay, training, claims audit, figures -> one report"
 
+__all__ = ["HELP", "add_arguments", "run"]
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of `actgrad report`.
+
+    Args:
+        p: the subcommand's parser.
+    """
     p.add_argument("--out", default="report", help="output directory (default: report/)")
     size = p.add_mutually_exclusive_group()
     size.add_argument(
         "--quick", action="store_true", help="fewer variants and seeds (< 60 s; used by CI)"
     )
     size.add_argument("--full", action="store_true", help="longer sequences, more seeds")
+    size.add_argument(
+        "--preset",
+        choices=("tiny", "quick", "default", "full"),
+        default=None,
+        help="a preset by name (tiny: a smoke test in seconds)",
+    )
     p.add_argument(
         "--device",
         choices=("cpu", "gpu"),
@@ -25,6 +38,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Build the report into --out; 0 on success, UsageError (exit 2) on bad input.
+
+    Args:
+        args: the parsed flags.
+
+    Returns:
+        the exit status.
+    """
     from analysis._util.errors import UsageError
     from analysis._util.io import ensure_writable_dir
 
@@ -48,9 +69,11 @@ def run(args: argparse.Namespace) -> int:
                 "--device gpu: no GPU is visible to JAX (install actgrad[gpu])"
             ) from None
 
+    from analysis.experiments import compile_cache
     from analysis.report import build as report
 
-    name = "quick" if args.quick else "full" if args.full else "default"
+    compile_cache.enable()
+    name = args.preset or ("quick" if args.quick else "full" if args.full else "default")
     data = report.build(report.preset(name), out)
     t = data["timings_s"]["total"]
     print(f"wrote {out}/index.html, report.md, report.json and figures in {t:.0f} s")

@@ -2,7 +2,7 @@
 
 Writes OUT/results.jsonl (one line per finished variant; a rerun resumes), OUT/train.json
 (config, versions, device, per-step metrics per seed, final_test_loss, solved_step,
-diverged_at, wall time), OUT/train.png|svg (test loss, task baseline, band over seeds) and
+diverged_at, flow_snapshots, wall time), OUT/train.png|svg (test loss, task baseline, band over seeds) and
 OUT/grad_norm.png|svg. A diverging run is a result: one line on stderr, exit 0.
 """
 
@@ -13,6 +13,8 @@ import sys
 from typing import Any
 
 HELP = "train an LSTM variant on the adding or copy task with optax"
+
+__all__ = ["COMPARE_FIELDS", "DEFAULT_OUT", "HELP", "add_arguments", "run"]
 
 DEFAULT_OUT = "results/train"
 
@@ -33,7 +35,7 @@ COMPARE_FIELDS = {
     "length": int,
     "steps": int,
     "batch": int,
-    "hidden": int,
+    "hidden_size": int,
     "gate": _str,
     "candidate": _str,
     "output": _str,
@@ -42,15 +44,29 @@ COMPARE_FIELDS = {
     "lr": float,
     "clip": _clip,
     "optimizer": _str,
+    "snapshots": int,
 }
+ALIASES = {"hidden": "hidden_size"}  # --compare hidden=... as spelled by the --hidden flag
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of `actgrad train`.
+
+    Args:
+        p: the subcommand's parser.
+    """
     p.add_argument("--task", default="adding", help="adding | adding1997 | copy (default adding)")
     p.add_argument("--length", type=int, default=100, help="sequence length T (copy: delay)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default 2000)")
     p.add_argument("--batch", type=int, default=None, help="batch size (default 64)")
-    p.add_argument("--hidden", type=int, default=None, help="hidden units H (default 64)")
+    p.add_argument(
+        "--hidden",
+        "--hidden-size",
+        dest="hidden_size",
+        type=int,
+        default=None,
+        help="hidden units H (default 64)",
+    )
     p.add_argument("--gate", default="sigmoid", help="gate activation (i, f, o)")
     p.add_argument("--candidate", default="tanh", help="candidate activation (g)")
     p.add_argument("--output", default="tanh", help="output activation, applied to c_t")
@@ -67,6 +83,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=int, default=1, help="number of seeds 0..N-1 (default 1)")
     p.add_argument("--eval-every", type=int, default=None, help="steps between test losses")
     p.add_argument("--test-batch", type=int, default=None, help="held-out batch size")
+    p.add_argument(
+        "--snapshots",
+        type=int,
+        default=20,
+        help="gradient-flow snapshots during training, evenly spaced (default 20; 0: none)",
+    )
     p.add_argument(
         "--stop-when-solved",
         action="store_true",
@@ -94,7 +116,7 @@ def _base_config(args: argparse.Namespace) -> dict[str, Any]:
         "length": args.length,
         "steps": args.steps,
         "batch": args.batch,
-        "hidden": args.hidden,
+        "hidden_size": args.hidden_size,
         "gate": args.gate,
         "candidate": args.candidate,
         "output": args.output,
@@ -106,9 +128,16 @@ def _base_config(args: argparse.Namespace) -> dict[str, Any]:
         "eval_every": args.eval_every,
         "test_batch": args.test_batch,
         "stop_when_solved": args.stop_when_solved,
+        "snapshots": args.snapshots,
     }
     base.update({k: v for k, v in given.items() if v is not None})
     return base
+
+
+def _normalise(spec: str) -> str:
+    name, sep, rest = spec.partition("=")
+    name = name.strip().replace("-", "_")
+    return f"{ALIASES.get(name, name)}{sep}{rest}"
 
 
 def _label(cell: dict[str, Any], compared: list[str]) -> str:
@@ -117,6 +146,14 @@ def _label(cell: dict[str, Any], compared: list[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Validate every cell (exit 2 on a bad one), then train them; 0 on completion.
+
+    Args:
+        args: the parsed flags.
+
+    Returns:
+        the exit status.
+    """
     from analysis._util.errors import UsageError, as_usage_error
     from analysis._util.io import ensure_writable_dir
 
@@ -126,12 +163,15 @@ def run(args: argparse.Namespace) -> int:
 
         if args.seeds < 1:
             raise UsageError(f"--seeds must be a positive integer, got {args.seeds}")
-        compare = sweep.parse_compare(args.compare, COMPARE_FIELDS)
+        compare = sweep.parse_compare([_normalise(s) for s in args.compare], COMPARE_FIELDS)
         cells = sweep.expand_grid(_base_config(args), compare)
         for cell in cells:
-            TrainConfig(**cell).validate()
+            TrainConfig(**cell)
         out = ensure_writable_dir(args.out)
         sweep.initialize_distributed()
+    from analysis.experiments import compile_cache
+
+    compile_cache.enable()
     seeds = list(range(args.seeds))
     compared = list(compare)
     return _work(cells, seeds, compared, out)
@@ -141,6 +181,7 @@ def _work(cells: list[dict], seeds: list[int], compared: list[str], out: Any) ->
     import time
 
     from analysis._util import io
+    from analysis._util.constants import DEFAULT_COMPILE_WORKERS
     from analysis.experiments import sweep
     from analysis.experiments.train import TrainConfig, train
     from analysis.report import train_plots
@@ -164,7 +205,9 @@ def _work(cells: list[dict], seeds: list[int], compared: list[str], out: Any) ->
 
     t0 = time.perf_counter()
     # The next variant compiles while this one trains.
-    records = sweep.run(cells, seeds, run_cell, out, desc="variants", workers=2)
+    records = sweep.run(
+        cells, seeds, run_cell, out, desc="variants", workers=DEFAULT_COMPILE_WORKERS
+    )
     import jax
 
     if jax.process_index() != 0:
@@ -185,6 +228,11 @@ def _work(cells: list[dict], seeds: list[int], compared: list[str], out: Any) ->
     sweep.write_summary(out, "train", summary)
     train_plots.plot_test_loss(variants, out, {"compare": compared, "seeds": seeds})
     train_plots.plot_grad_norm(variants, out, {"compare": compared, "seeds": seeds})
+    _print_summary(variants, out)
+    return 0
+
+
+def _print_summary(variants: list[dict], out: Any) -> None:
     for v in variants:
         solved = [s["solved_step"] for s in v["per_seed"]]
         final = [s["final_test_loss"] for s in v["per_seed"]]
@@ -195,4 +243,3 @@ def _work(cells: list[dict], seeds: list[int], compared: list[str], out: Any) ->
             f"{v['wall_s']:.1f} s"
         )
     print(f"wrote {out}/train.json, train.png, grad_norm.png")
-    return 0

@@ -11,8 +11,11 @@ import time
 HELP = "verify the kernels' derivatives per dtype (exit 1 if any check fails)"
 DTYPES = ("float16", "bfloat16", "float32", "float64")
 
+__all__ = ["HELP", "add_arguments", "run"]
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags: optional kernel names (formula:EXPR too), --json FILE."""
     p.add_argument(
         "names",
         nargs="*",
@@ -65,6 +68,7 @@ def _fmt(v: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Verify every named kernel; exit 0 when all pass, 1 on a failure."""
     names, dtypes = _validate(args)
 
     import kernels
