@@ -93,7 +93,7 @@ def test_verify_and_list_take_a_formula(tmp_path, capsys):
         text = capsys.readouterr().out
         assert rc == 0 and "1/1 kernels pass" in text and "f''(0): left 2 right -2" in text
         assert main(["list", name, "--json", str(out)]) == 0
-        (row,) = json.loads(out.read_text())
+        (row,) = json.loads(out.read_text())["kernels"]
         assert row["name"] == name and row["expression"] == "z/(1+|z|)"
         assert row["kinks"][0]["order"] == 2 and row["bounded"] is True
     finally:
