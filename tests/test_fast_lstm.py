@@ -1,12 +1,14 @@
 """The fused LSTM (hand-written backward) against plain scans: values and every gradient, float64."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import kernels
-from analysis.cells import fast_lstm, lstm
+from analysis.cells import fast_lstm, lstm, lstm_dispatch
 
 B, T, IN, H = 2, 11, 3, 4
 
@@ -86,33 +88,56 @@ def assert_trees_close(a, b, rtol, atol):
 CASES = [(p, 0) for p in PAIRS] + [(PAIRS[0], 3), (PAIRS[4], 3)]
 
 
+def auto(checkpoint_every):
+    """`lstm.apply`'s default body (custom_jvp of `lstm_dispatch`) at a fixed interval."""
+
+    @functools.partial(jax.jit, static_argnums=2)
+    def run(p, x, c, h0_, c0_):
+        return lstm_dispatch.apply_auto(p, x, c, h0_, c0_, checkpoint_every=checkpoint_every)
+
+    return run
+
+
 @pytest.mark.parametrize(
     ("pair", "checkpoint_every"), CASES, ids=[f"{'-'.join(p)}-k{k}" for p, k in CASES]
 )
-def test_fused_matches_plain_scan_float64(pair, checkpoint_every):
+def test_fused_paths_match_plain_scan_float64(pair, checkpoint_every):
+    """Both fast paths, the custom_vjp (`apply_fused`) and the default of `lstm.apply` (the
+    custom_jvp whose transpose is the fused backward), against the plain scan."""
     cfg, params, xs, h0, c0 = make(*pair)
 
     def fused(p, x, c, h0_, c0_):
         return fast_lstm.apply_fused(p, x, c, h0_, c0_, checkpoint_every=checkpoint_every)
 
-    hs_ref, (h_ref, c_ref) = plain_lstm(params, xs, cfg, h0, c0)
-    hs, (h, c) = fused(params, xs, cfg, h0, c0)
-    assert_trees_close((hs, h, c), (hs_ref, h_ref, c_ref), rtol=1e-12, atol=1e-12)
+    ref = plain_lstm(params, xs, cfg, h0, c0)
     g_ref = grads(plain_lstm, cfg, params, xs, h0, c0)
-    g = grads(fused, cfg, params, xs, h0, c0)
-    assert_trees_close(g, g_ref, rtol=1e-10, atol=1e-11)
+    paths = [fused, auto(checkpoint_every)]
+    if pair == PAIRS[0] and checkpoint_every == 0:
+        assert cfg.fused  # the default config: lstm.apply itself takes the fused path
+        paths.append(lstm.apply)
+    for run in paths:
+        assert_trees_close(run(params, xs, cfg, h0, c0), ref, rtol=1e-12, atol=1e-12)
+        assert_trees_close(grads(run, cfg, params, xs, h0, c0), g_ref, rtol=1e-10, atol=1e-11)
+
+
+@functools.cache
+def _remat_case():
+    """One remat config and its plain-scan gradients, shared by the interval cases."""
+    cfg, params, xs, h0, c0 = make("sigmoid", "gelu", "tanh", remat=True)
+    return cfg, params, xs, h0, c0, grads(plain_lstm, cfg, params, xs, h0, c0)
 
 
 @pytest.mark.parametrize("checkpoint_every", [None, 1, 4, 50])
 def test_checkpoint_intervals_give_the_same_gradients(checkpoint_every):
     # T = 11: K = 4 leaves a tail chunk, None is round(sqrt(11)) = 3; K = 1 and K >= T are edges.
-    cfg, params, xs, h0, c0 = make("sigmoid", "gelu", "tanh", remat=True)
-    g_ref = grads(lstm.apply, cfg, params, xs, h0, c0)
+    cfg, params, xs, h0, c0, g_ref = _remat_case()
 
     def fused(p, x, c, h0_, c0_):
         return fast_lstm.apply_fused(p, x, c, h0_, c0_, checkpoint_every=checkpoint_every)
 
     assert_trees_close(grads(fused, cfg, params, xs, h0, c0), g_ref, rtol=1e-10, atol=1e-11)
+    got = grads(auto(checkpoint_every), cfg, params, xs, h0, c0)
+    assert_trees_close(got, g_ref, rtol=1e-10, atol=1e-11)
 
 
 def test_float32_keeps_dtype_and_agrees_with_float64():
@@ -151,6 +176,40 @@ def test_bad_input_shape_raises():
         fast_lstm.apply_fused(params, xs[..., :2], cfg)
     with pytest.raises(ValueError, match="checkpoint_every"):
         fast_lstm.apply_fused(params, xs, cfg, checkpoint_every=-1)
+
+
+# ------------------------------------------------------------------ the default: forward mode
+
+
+@pytest.mark.parametrize("checkpoint_every", [0, 4])
+def test_default_apply_forward_mode_vmap_and_second_order(checkpoint_every):
+    """jvp, jacfwd, vmap of grad and (stored path) the Hessian of lstm.apply's default body."""
+    cfg, params, xs, h0, c0 = make("hard_sigmoid", "gelu", "silu")
+    run, loss = auto(checkpoint_every), loss_of(auto(checkpoint_every))
+    args = (params, xs, h0, c0)
+    tangent = jax.tree.map(lambda a: jnp.cos(jnp.arange(a.size).reshape(a.shape) + 0.0), args)
+    _, jvp = jax.jvp(lambda *a: loss(*a, cfg), args, tangent)
+    _, jvp_ref = jax.jvp(lambda *a: loss_of(plain_lstm)(*a, cfg), args, tangent)
+    np.testing.assert_allclose(jvp, jvp_ref, rtol=1e-11)
+    if checkpoint_every:
+        jac = jax.jacfwd(lambda x: run(params, x, cfg, h0, c0)[0])(xs)
+        jac_ref = jax.jacrev(lambda x: plain_lstm(params, x, cfg, h0, c0)[0])(xs)
+        np.testing.assert_allclose(jac, jac_ref, rtol=1e-10, atol=1e-12)
+        return
+    stacked = jax.tree.map(lambda a: jnp.stack([a, 0.5 * a]), params)
+    per_seed = jax.vmap(jax.grad(lambda p: loss(p, xs, h0, c0, cfg)))(stacked)
+    half = jax.tree.map(lambda a: 0.5 * a, params)
+    assert_trees_close(
+        jax.tree.map(lambda a: a[1], per_seed),
+        grads(plain_lstm, cfg, half, *args[1:])[0],
+        1e-10,
+        1e-11,
+    )
+    hess = jax.hessian(lambda b: loss(params._replace(b=b), xs, h0, c0, cfg))(params.b)
+    hess_ref = jax.hessian(lambda b: loss_of(plain_lstm)(params._replace(b=b), xs, h0, c0, cfg))(
+        params.b
+    )
+    np.testing.assert_allclose(hess, hess_ref, rtol=1e-9, atol=1e-10)
 
 
 @pytest.mark.parametrize("checkpoint_every", [0, 4])

@@ -17,6 +17,7 @@ Activation slots (``cell.slots``) are fields holding kernel names, resolved by `
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import functools
 import math
@@ -34,13 +35,13 @@ Array = jax.Array
 Carry = dict[str, Array]
 
 __all__ = [
-    "Cell",
-    "BuiltinCell",
     "REGISTRY",
-    "register",
-    "perturb_after",
+    "BuiltinCell",
+    "Cell",
     "add_perturb",
     "kernel_fn",
+    "perturb_after",
+    "register",
 ]
 
 REGISTRY: dict[str, type[BuiltinCell]] = {}
@@ -48,12 +49,19 @@ REGISTRY: dict[str, type[BuiltinCell]] = {}
 
 @functools.cache
 def kernel_fn(name: str) -> Callable[[Array], Array]:
-    """The elementwise function of kernel `name` (``kernels.get(name).fn``), cached."""
+    """The elementwise function f of kernel `name` (``kernels.get(name).fn``), cached.
+
+    Args: name: a kernel name (anything `kernels.get` accepts).
+    Returns: f, elementwise: any shape in, the same shape and dtype out.
+    """
     return kernels.get(name).fn
 
 
 def register(cls: type[BuiltinCell]) -> type[BuiltinCell]:
-    """Class decorator: make `cls` available as ``cells.get(cls.name, ...)``."""
+    """Class decorator: make `cls` available as ``cells.get(cls.name, ...)``.
+
+    Args: cls: a `BuiltinCell` subclass with a unique ``name``. Returns: cls, unchanged.
+    """
     REGISTRY[cls.name] = cls
     return cls
 
@@ -81,7 +89,7 @@ def add_perturb(value: Array, perturb: Carry | None, name: str) -> Array:
     return value if perturb is None else value + perturb[name].astype(value.dtype)
 
 
-class Cell:
+class Cell(abc.ABC):
     """The interface (see the module docstring). Subclasses are frozen dataclasses."""
 
     name: ClassVar[str] = "cell"
@@ -99,23 +107,23 @@ class Cell:
     @property
     def state_size(self) -> int:
         """D, the number of state values per sequence (all named states together)."""
-        shapes = jax.eval_shape(self.initial_carry, 1)
+        shapes = jax.eval_shape(lambda: self.initial_carry(1))
         return sum(math.prod(s.shape) for s in jax.tree_util.tree_leaves(shapes))
 
+    @abc.abstractmethod
     def init(self, key: Any) -> Any:
         """Initial parameters (a pytree of arrays in ``self.dtype``) from a PRNG key."""
-        raise NotImplementedError(f"{type(self).__name__}.init")
 
     def initial_carry(self, batch: int) -> Carry:
         """Zero states: {name: (batch, hidden_size)} for every name in ``state_names``."""
         shape = (batch, self.hidden_size)
         return {k: jnp.zeros(shape, self.jnp_dtype) for k in self.state_names}
 
+    @abc.abstractmethod
     def step(
         self, params: Any, carry: Carry, x_t: Array, perturb: Carry | None = None
     ) -> tuple[Carry, Array]:
         """One step: (carry_{t-1}, x_t (B, I)) -> (carry_t, y_t (B, H)); see the module doc."""
-        raise NotImplementedError(f"{type(self).__name__}.step")
 
     def gates(self, params: Any, carry: Carry, x_t: Array) -> dict[str, Array]:
         """The gate values in [0, 1] the step computes from (carry, x_t): {name: (B, H)}."""
@@ -237,4 +245,3 @@ def _check_slot(owner: str, slot: str, value: Any) -> None:
         kernels.get(value)
     except ValueError as err:
         raise ValueError(f"{owner}: {slot}: {err}") from None
-

@@ -27,9 +27,10 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from analysis.cells import lstm_fused as fused
-from analysis.cells.lstm_step import LSTMConfig, LSTMParams, initial_carry, prepare_inputs
+from analysis.cells.lstm_config import LSTMConfig, LSTMParams
+from analysis.cells.lstm_step import initial_carry, prepare_inputs
 
-__all__ = ["grad_log_norms", "log_dtype", "pow2", "scale_pow2"]
+__all__ = ["grad_log_norms", "log_dtype", "log_norms", "pow2"]
 
 Array = jax.Array
 # The exponent of an all-zero vector: far below any real one, and its differences stay in int32.
@@ -58,76 +59,82 @@ def pow2(n: Array, dtype: jnp.dtype) -> Array:
     return jax.lax.bitcast_convert_type(bits, dtype)
 
 
-def scale_pow2(x: Array, n: Array) -> Array:
-    """x * 2^n, exact while the result is normal; 2^n in two halves so no factor overflows.
+def _pow2_or_zero(n: Array, dtype: jnp.dtype) -> Array:
+    """2^n for n >= minexp, else 0: a term that small beside one of size ~1 is below rounding."""
+    return jnp.where(n < jnp.finfo(dtype).minexp, jnp.zeros((), dtype), pow2(n, dtype))
+
+
+def _normalise(v: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
+    """(v 2^-e, e) with e the exponent of max|v| over ``axes`` (max|v 2^-e| in [1/2, 1)).
+
+    e is clipped so that 2^-e stays a normal number (then v 2^-e is exact and merely not fully
+    normalised for subnormal or huge v); e = 0 where max|v| is 0 or not finite.
+    """
+    fi = jnp.finfo(v.dtype)
+    m = jnp.max(jnp.abs(v), axis=axes, keepdims=True)
+    e = jnp.where(jnp.isfinite(m) & (m > 0), jnp.frexp(m)[1], 0)
+    e = jnp.clip(e, 1 - fi.maxexp, -fi.minexp).astype(jnp.int32)
+    return v * pow2(-e, v.dtype), e
+
+
+def log_norms(v: Array, k: Array, out_dt: jnp.dtype) -> Array:
+    """ln(||v_t||_F 2^k_t) per t: each v_t scaled by its own max first, squares in ``out_dt``.
 
     Args:
-      x: float array (..., H); n: int32 exponent broadcastable to x (e.g. a scalar).
+      v: (T, B, H) scaled vectors; k: (T,) int32 exponents; out_dt: float32 or float64.
     Returns:
-      x * 2^n in x.dtype (0 when far below the dtype's range).
+      (T,) in ``out_dt``: -inf for an all-zero v_t, inf / nan for non-finite entries.
     """
-    fi = jnp.finfo(x.dtype)
-    n = jnp.clip(n, 2 * fi.minexp, 2 * (fi.maxexp - 1))
-    a = n // 2
-    return x * pow2(a, x.dtype) * pow2(n - a, x.dtype)
-
-
-def _exponent(m: Array) -> Array:
-    """e with m = mantissa * 2^e, mantissa in [1/2, 1); 0 for m = 0 or non-finite m."""
-    return jnp.where(jnp.isfinite(m) & (m > 0), jnp.frexp(m)[1], 0).astype(jnp.int32)
-
-
-def _log_norm(v: Array, k: Array, out_dt: jnp.dtype) -> Array:
-    """ln(||v||_F * 2^k): v scaled by its own max first, squares summed in ``out_dt``."""
-    e = _exponent(jnp.max(jnp.abs(v)))
-    s = scale_pow2(v, -e).astype(out_dt)
-    return (k + e).astype(out_dt) * _LN2 + 0.5 * jnp.log(jnp.sum(s * s))
-
-
-def _split_cotangents(ghs: Array) -> tuple[Array, Array]:
-    """ghs (T, B, H) -> (g~ (T, B, H), kg (T,)) with ghs_t = g~_t 2^kg_t; kg = NO_SCALE if 0."""
-    m = jnp.max(jnp.abs(ghs), axis=(1, 2))
-    e = _exponent(m)
-    g = scale_pow2(ghs, -e[:, None, None])
-    return g, jnp.where(m == 0, NO_SCALE, e).astype(jnp.int32)
+    s, e = _normalise(v, (1, 2))
+    s = s.astype(out_dt)
+    ss = jnp.sum(s * s, axis=(1, 2))
+    return (k + e[:, 0, 0]).astype(out_dt) * _LN2 + 0.5 * jnp.log(ss)
 
 
 def _norm_backward(spec: fused.Spec, w_hh: Array, res: tuple, g: Array, kg: Array, state):
-    """Reverse scan over one stretch, carry (dh~, dc~, k); returns (state_0, (log_h, log_c))."""
-    layout = fused.layout(spec)
+    """Reverse scan over one stretch, carry (dh~, dc~, k); returns (state_0, (log_h, log_c)).
+
+    The loop only rescales by exact scalar powers of two; the norms of the stacked scaled
+    (dh~_t, dc~_t) are formed after it, vectorised (the loop stays latency-bound at B = 1).
+    """
+    names = fused.layout(spec)
     out = fused.act(spec.output).fn
     w_hh_t = w_hh.T
-    out_dt = log_dtype(w_hh.dtype)
+    dt = w_hh.dtype
 
     def body(carry, xs):
         dh, dc, k = carry
         g_t, kg_t, r_t = xs
         kk = jnp.maximum(k, kg_t)
-        dh = scale_pow2(dh, k - kk) + scale_pow2(g_t, kg_t - kk)
-        dc = scale_pow2(dc, k - kk)
-        v = dict(zip(layout, r_t, strict=True))
+        dh = dh * _pow2_or_zero(k - kk, dt) + g_t * _pow2_or_zero(kg_t - kk, dt)
+        dc = dc * _pow2_or_zero(k - kk, dt)
+        v = dict(zip(names, r_t, strict=True))
         c = v["f"] * v["c_prev"] + v["i"] * v["g"]
         y = out(c)
         dc = dc + dh * v["o"] * fused.deriv(spec.output, y, c)
-        logs = (_log_norm(dh, kk, out_dt), _log_norm(dc, kk, out_dt))
         dz = fused.gate_cotangents(spec, v, y, dh, dc)
-        dh, dc = dz @ w_hh_t, dc * v["f"]
-        m = jnp.maximum(jnp.max(jnp.abs(dh)), jnp.max(jnp.abs(dc)))
-        e = _exponent(m)
-        k = jnp.where(m == 0, NO_SCALE, kk + e).astype(jnp.int32)
-        return (scale_pow2(dh, -e), scale_pow2(dc, -e), k), logs
+        dh_p, dc_p = dz @ w_hh_t, dc * v["f"]
+        both = jnp.stack([jnp.max(jnp.abs(dh_p)), jnp.max(jnp.abs(dc_p))])
+        _, e = _normalise(both, (0,))
+        zero = jnp.max(both) == 0
+        scale = pow2(-e[0], dt)
+        new = (dh_p * scale, dc_p * scale, jnp.where(zero, NO_SCALE, kk + e[0]))
+        return new, (dh, dc, kk)
 
-    return jax.lax.scan(body, state, (g, kg, res), reverse=True, unroll=spec.unroll)
+    state, (dhs, dcs, ks) = jax.lax.scan(
+        body, state, (g, kg, res), reverse=True, unroll=spec.unroll
+    )
+    out_dt = log_dtype(dt)
+    return state, (log_norms(dhs, ks, out_dt), log_norms(dcs, ks, out_dt))
 
 
 def _forward_all(spec, w_ih, w_hh, b, x_tm, h0, c0):
     """hs (T, B, H) and what the backward needs: every step's residuals, or chunk starts."""
     t = x_tm.shape[0]
-    k, n, r = fused.split_chunks(spec, t)
-    if k == t:
+    if fused.split_chunks(spec, t)[0] == t:
         _, hs, res, _ = fused.forward(spec, w_ih, w_hh, b, x_tm, h0, c0, save=True)
         return hs, res, None
-    hs, c_starts, _ = fused.forward_chunked(spec, w_ih, w_hh, b, x_tm, h0, c0)
+    hs, c_starts, _, _ = fused.forward_chunked(spec, w_ih, w_hh, b, x_tm, h0, c0)
     return hs, None, c_starts
 
 
@@ -138,9 +145,11 @@ def _log_norms(params, xs, cfg, loss, h0, c0, checkpoint_every):
     h0, c0 = initial_carry(cfg, xs.shape[0], h0, c0)
     x_tm = jnp.swapaxes(xs, 0, 1)
     hs, res, c_starts = _forward_all(spec, w_ih, w_hh, b, x_tm, h0, c0)
-    _, pull = jax.vjp(lambda h: loss(jnp.swapaxes(h, 0, 1)), hs)
-    (ghs,) = pull(jnp.ones((), hs.dtype))
-    g, kg = _split_cotangents(ghs)
+    value, pull = jax.vjp(lambda h: loss(jnp.swapaxes(h, 0, 1)), hs)
+    (ghs,) = pull(jnp.ones_like(value))
+    g, kg = _normalise(ghs, (1, 2))
+    zero = jnp.max(jnp.abs(ghs), axis=(1, 2)) == 0
+    kg = jnp.where(zero, NO_SCALE, kg[:, 0, 0]).astype(jnp.int32)
     zeros = jnp.zeros_like(h0)
     state = (zeros, zeros, jnp.int32(NO_SCALE))
     if res is not None:
@@ -179,5 +188,5 @@ def grad_log_norms(
     Returns:
       (log_h (T,), log_c (T,)) in float32 (float64 for float64 cells).
     """
-    xs = prepare_inputs(xs, cfg, "fast_lstm.grad_log_norms")
+    xs = prepare_inputs(xs, cfg, "lstm_norms.grad_log_norms")
     return _log_norms(params, xs, cfg, loss, h0, c0, checkpoint_every)
