@@ -1,108 +1,85 @@
-"""Benchmark `actgrad train`: steps/s at T = 100 and 1000, and the default run's wall time.
+"""Benchmark `actgrad train` at the report's shapes: seed-steps/s and snapshot overhead.
 
     python scripts/bench_train.py --out BENCH_train.md
-    python scripts/bench_train.py --lengths 10 --steps 20 --default-steps 20 --out /tmp/b.md
+    python scripts/bench_train.py --lengths 10 --steps 20 --seeds 2 --out /tmp/b.md
 
-Steps/s excludes the first chunk (compilation); the default run is `actgrad train --task
-adding --length 100` in a fresh process, timed from start to exit (import and compile
-included), which is what a user waits for.
+For each length T, one run with gradient-flow snapshots: seed-steps/s excludes the first chunk
+(compilation) and the snapshot calls; the snapshot overhead is the time of every snapshot after
+the first (which compiles) over that training time. Seeds run vmapped in one program.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
-import tempfile
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 
 @dataclass(frozen=True)
 class Bench:
-    lengths: tuple[int, ...] = (100, 1000)
-    steps: int = 200
-    eval_every: int = 50
-    batch: int = 64
-    hidden: int = 64
-    seeds: int = 1
-    default_steps: int | None = None  # None: the command's own default budget
+    lengths: tuple[int, ...] = (50, 100, 200, 400)
+    steps: int = 600
+    eval_every: int = 30
+    batch: int = 16
+    hidden: int = 32
+    seeds: int = 8
+    snapshots: int = 20
     out: str = "BENCH_train.md"
 
 
 def parse() -> Bench:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--lengths", default="100,1000", help="comma-separated T values")
-    p.add_argument("--steps", type=int, default=Bench.steps)
-    p.add_argument("--eval-every", type=int, default=Bench.eval_every)
-    p.add_argument("--batch", type=int, default=Bench.batch)
-    p.add_argument("--hidden", type=int, default=Bench.hidden)
-    p.add_argument("--seeds", type=int, default=Bench.seeds)
-    p.add_argument("--default-steps", type=int, default=None, help="shorten the default run")
+    p.add_argument("--lengths", default="50,100,200,400", help="comma-separated T values")
+    for name in ("steps", "eval_every", "batch", "hidden", "seeds", "snapshots"):
+        p.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(Bench, name))
     p.add_argument("--out", default=Bench.out)
     a = p.parse_args()
     lengths = tuple(int(v) for v in a.lengths.split(","))
-    return Bench(lengths, a.steps, a.eval_every, a.batch, a.hidden, a.seeds, a.default_steps, a.out)
+    knobs = {k: getattr(a, k) for k in ("steps", "eval_every", "batch", "hidden", "seeds")}
+    return Bench(lengths, **knobs, snapshots=a.snapshots, out=a.out)
 
 
-def default_run(b: Bench) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "analysis", "train", "--task", "adding", "--length", "100"]
-        if b.default_steps is not None:
-            cmd += ["--steps", str(b.default_steps)]
-        t0 = time.perf_counter()
-        subprocess.run([*cmd, "--out", tmp], check=True, capture_output=True)
-        wall = time.perf_counter() - t0
-        (variant,) = json.loads((Path(tmp) / "train.json").read_text())["variants"]
-    run = variant["per_seed"][0]
-    return {
-        "wall": wall,
-        "solved": run["solved_step"],
-        "final": run["final_test_loss"],
-        "steps": variant["config"]["steps"],
-        "train_wall": variant["wall_s"],
-    }
+def row(b: Bench, t: int) -> str:
+    from analysis.experiments.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        task="adding",
+        length=t,
+        steps=b.steps,
+        batch=b.batch,
+        hidden_size=b.hidden,
+        eval_every=b.eval_every,
+        lr=2e-2,
+        snapshots=b.snapshots,
+    )
+    r = train(cfg, list(range(b.seeds)), desc=f"T={t}")
+    steady = (b.steps - b.eval_every) / r["steps_per_s"]  # seconds of training after chunk 1
+    overhead = 100 * r["snapshot_s"] / steady
+    return (
+        f"| {t} | {b.batch} | {b.hidden} | {b.seeds} | {r['steps_per_s'] * b.seeds:.0f} | "
+        f"{r['compile_s']:.1f} | {overhead:.1f}% | {r['snapshot_first_s']:.1f} |"
+    )
 
 
 def main() -> None:
     from analysis._util import io
-    from analysis.experiments.train import TrainConfig, train
+    from analysis.experiments import compile_cache
 
     b = parse()
-    seeds = list(range(b.seeds))
-    rows = []
-    for t in b.lengths:
-        cfg = TrainConfig(
-            task="adding",
-            length=t,
-            steps=b.steps,
-            batch=b.batch,
-            hidden=b.hidden,
-            eval_every=b.eval_every,
-        )
-        r = train(cfg, seeds, desc=f"T={t}")
-        rows.append(
-            f"| {t} | {b.batch} | {b.hidden} | {b.seeds} | {r['steps_per_s']:.1f} | "
-            f"{r['compile_s']:.1f} |"
-        )
-    d = default_run(b)
+    cache = compile_cache.enable()
+    rows = [row(b, t) for t in b.lengths]
     meta = io.run_metadata()
     text = "\n".join(
         [
-            "## `actgrad train` speed (adding problem, tanh LSTM, Adam)",
+            "## `actgrad train` at the report's shapes (adding problem, tanh LSTM, Adam)",
             "",
-            f"Device: {meta['device']}; jax {meta['versions'].get('jax')}, "
-            f"optax {meta['versions'].get('optax')}.",
+            f"Device: {meta['device']}; jax {meta['versions'].get('jax')}, optax "
+            f"{meta['versions'].get('optax')}; {b.steps} steps, {b.snapshots} snapshots, "
+            f"compile cache {cache or 'off'}.",
             "",
-            "| T | batch | hidden | seeds | steps/s | first chunk incl. compile (s) |",
-            "| --- | --- | --- | --- | --- | --- |",
+            "| T | batch | hidden | seeds | seed-steps/s | first chunk incl. compile (s) "
+            "| snapshot overhead | first snapshot incl. compile (s) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
             *rows,
-            "",
-            f"Default run `actgrad train --task adding --length 100` ({d['steps']} steps): "
-            f"{d['wall']:.1f} s wall from process start to exit ({d['train_wall']:.1f} s training), "
-            f"solved (test MSE < 0.01) at step {d['solved']}, final test MSE {d['final']:.3g}.",
             "",
         ]
     )

@@ -22,7 +22,8 @@ TINY += ["--eval-every", "5", "--test-batch", "8", "--seeds", "2"]
         (["--length", "0"], "length"),
         (["--steps", "0"], "steps must be a positive integer"),
         (["--batch", "-3"], "batch must be a positive integer"),
-        (["--hidden", "0"], "hidden must be a positive integer"),
+        (["--hidden", "0"], "hidden_size must be a positive integer"),
+        (["--snapshots", "-1"], "snapshots must be an integer >= 0"),
         (["--seeds", "0"], "--seeds must be a positive integer"),
         (["--lr", "0"], "lr must be a finite number > 0"),
         (["--lr", "-0.1"], "lr must be a finite number > 0"),
@@ -30,7 +31,8 @@ TINY += ["--eval-every", "5", "--test-batch", "8", "--seeds", "2"]
         (["--clip", "-1"], "clip must be"),
         (["--compare", "colour=red,blue"], "unknown field 'colour'; valid fields:"),
         (["--compare", "lr=0.1,0"], "lr must be a finite number > 0"),
-        (["--compare", "hidden=a"], "bad value 'a' for 'hidden'"),
+        (["--compare", "hidden=a"], "bad value 'a' for 'hidden_size'"),
+        (["--compare", "hidden-size=2,0"], "hidden_size must be a positive integer"),
         (["--steps", "many"], "invalid int value"),
     ],
 )
@@ -56,7 +58,7 @@ def test_unwritable_out_exits_2(tmp_path, capsys):
 
 def test_divergence_is_a_result_and_rerun_resumes(tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
-    argv = ["train", *TINY, "--compare", "lr=0.01,1e30", "--out", str(out)]
+    argv = ["train", *TINY, "--snapshots", "3", "--compare", "lr=0.01,1e30", "--out", str(out)]
     assert cli.main(argv) == 0
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if "non-finite loss" in ln]
@@ -71,6 +73,7 @@ def test_divergence_is_a_result_and_rerun_resumes(tmp_path, capsys, monkeypatch)
         assert run["diverged_at"] is None and len(run["loss"]) == 12
         assert run["test_steps"] == [0, 5, 10, 12]
         assert math.isfinite(run["final_test_loss"])
+        assert [s["step"] for s in run["flow_snapshots"]] == [0, 5, 12]
     for run in wild["per_seed"]:
         d = run["diverged_at"]
         assert d is not None and d >= 1
@@ -79,6 +82,8 @@ def test_divergence_is_a_result_and_rerun_resumes(tmp_path, capsys, monkeypatch)
         assert not math.isfinite(float(run["loss"][d]))
         assert all(s <= d for s in run["test_steps"]) and run["test_steps"][0] == 0
         assert run["solved_step"] is None
+        # a frozen (diverged) seed keeps only the snapshots up to its last finite state
+        assert all(s["step"] <= d for s in run["flow_snapshots"])
 
     store = (out / "results.jsonl").read_bytes()
     assert store.count(b"\n") == 2

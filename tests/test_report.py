@@ -1,4 +1,8 @@
-"""End-to-end: `actgrad report --quick` writes a complete, consistent, loadable report."""
+"""End-to-end: `actgrad report --preset tiny` writes a complete, consistent, loadable report.
+
+The tiny preset keeps the run to seconds of compute; the numbers are meaningless, the
+structure (every section, field, figure and reference) is what is checked.
+"""
 
 import html.parser
 import json
@@ -19,15 +23,23 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    env = {**os.environ, "ACTGRAD_PROGRESS": "0", "JAX_ENABLE_X64": "0"}
+    # compiled programs go to a cache of this test's own, not the user's ~/.cache
+    cache = tmp_path_factory.mktemp("jax_cache")
+    env = {
+        **os.environ,
+        "ACTGRAD_PROGRESS": "0",
+        "JAX_ENABLE_X64": "0",
+        "ACTGRAD_JAX_CACHE": str(cache),
+    }
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis", "report", "--quick", "--out", str(out)],
+        [sys.executable, "-m", "analysis", "report", "--preset", "tiny", "--out", str(out)],
         capture_output=True,
         text=True,
         env=env,
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert any(cache.iterdir()), "no compiled program was cached"
     return out
 
 
@@ -58,6 +70,10 @@ def test_every_file_exists_and_every_reference_resolves(quick_report):
         assert (quick_report / ref).is_file(), f"report.md references missing {ref}"
     for png in quick_report.glob("*.png"):
         assert png.with_suffix(".svg").is_file(), f"{png.name} has no SVG twin"
+    # every figure written is shown: each PNG in the folder is an <img> on the page
+    shown = set(parser.refs)
+    for png in quick_report.glob("*.png"):
+        assert png.name in shown, f"{png.name} is written but not shown on the page"
 
 
 def test_claims_table_has_a_row_per_seed_formula_and_flags_the_sigmoid_derivative(quick_report):
@@ -86,8 +102,39 @@ def test_report_json_holds_the_decay_rates_shown_on_the_page(quick_report):
     assert {"tanh/tanh", "relu/relu"} <= variants
     assert {r["forget_bias"] for r in data["decay"]} == {0.0, 1.0, 3.0}
     assert data["training"], "no training rows"
-    for key in ("versions", "device", "config", "timings_s"):
+    for key in ("versions", "device", "config", "timings_s", "cost"):
         assert key in data
+
+
+def test_report_reads_seeds_intervals_lengths_and_flow_snapshots(quick_report):
+    data = json.loads((quick_report / "report.json").read_text())
+    cfg = data["config"]
+    page = (quick_report / "index.html").read_text()
+    assert "In one minute" in page and page.count("Gradient flow classes") == 1
+    for r in data["decay"]:
+        assert r["flow"] in ("vanishing", "stable", "growing", "exploding")
+        est, lo, hi = (float(v) for v in r["half_life_ci"])  # JSON keeps inf as "inf"
+        assert lo <= est <= hi and r["seeds"] == cfg["decay_seeds"]
+    for r in data["training"]:
+        assert r["n"] == cfg["train_seeds"]
+        k_over_n, lo, hi = r["solve_rate_ci"]
+        assert k_over_n == r["solved"] / r["n"] and 0 <= lo <= k_over_n <= hi <= 1
+        shown = f"{r['solved']}/{r['n']} [{lo:.2f}, {hi:.2f}]"
+        assert shown in page, f"{r['variant']} T={r['T']}: {shown} not on the page"
+    trained = {(r["variant"], r["T"]) for r in data["training"]}
+    first = min(cfg["train_lengths"])
+    assert {(v, first) for v in cfg["length_variants"]} <= trained
+    assert [r["variant"] for r in data["lengths"]] == cfg["length_variants"]
+    # the flow rows come from per-seed flow_snapshots stored in the training cells
+    train_dir = quick_report / "train" / "results.jsonl"
+    lines = [json.loads(x) for x in train_dir.read_text().splitlines()]
+    fields = {"step", "log_h", "rate", "half_life", "lyapunov_max", "max_abs_c"}
+    for line in lines:
+        for seed in line["result"]["per_seed"]:
+            assert seed["flow_snapshots"], "a seed without snapshots"
+            assert all(set(s) == fields for s in seed["flow_snapshots"])
+            assert all(len(s["log_h"]) == line["config"]["length"] for s in seed["flow_snapshots"])
+    assert data["flow"] and all(len(r["steps"]) == len(r["half_life"]) for r in data["flow"])
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")

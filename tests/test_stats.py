@@ -76,4 +76,5 @@ def test_separated_and_band():
     x, med, lo, hi = stats.band([[1.0, 2.0, 3.0], [3.0, float("inf")]])
     assert x.tolist() == [0, 1, 2]
     assert med.tolist() == [2.0, 2.0, 3.0] and lo.tolist() == [1.0, 2.0, 3.0]
+    assert hi.tolist() == [3.0, 2.0, 3.0]
     assert stats.fmt(1.23456) == "1.23" and stats.fmt(float("inf")) == "inf"

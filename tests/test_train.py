@@ -13,7 +13,7 @@ from analysis.cells import lstm
 from analysis.experiments import sweep, tasks, train
 
 TINY = train.TrainConfig(
-    task="adding", length=6, steps=7, batch=4, hidden=3, eval_every=3, test_batch=8
+    task="adding", length=6, steps=7, batch=4, hidden_size=3, eval_every=3, test_batch=8
 )
 
 # jitted once per config: op-by-op dispatch of the scanned LSTM is slow
@@ -21,7 +21,7 @@ _step = jax.jit(train.train_step, static_argnames="cfg")
 
 
 def test_forward_matches_lstm_apply_and_tracks_max_abs_c():
-    cfg = train.TrainConfig(task="copy", length=3, hidden=5, candidate="relu", output="relu")
+    cfg = train.TrainConfig(task="copy", length=3, hidden_size=5, candidate="relu", output="relu")
     params = train.init_model(jax.random.key(0), cfg)
     x, _ = cfg.task_spec().make_batch(jax.random.key(1), 3)
     lcfg = cfg.lstm_config()
@@ -47,12 +47,11 @@ def test_forward_matches_lstm_apply_and_tracks_max_abs_c():
 
 
 @pytest.mark.parametrize("slots", [("tanh", "tanh"), ("relu", "relu")])
-@pytest.mark.parametrize("store_bytes", [0, train.FUSED_STORE_BYTES])
-def test_fused_and_plain_give_the_same_loss_gradients_and_max_c(slots, store_bytes, monkeypatch):
-    # a budget of 0 bytes checkpoints every round(sqrt(11)) = 3 steps (and a tail of 2); the
-    # default stores every step
-    monkeypatch.setattr(train, "FUSED_STORE_BYTES", store_bytes)
-    base = dict(task="adding", length=11, batch=5, hidden=4, dtype="float64", forget_bias=0.5)
+@pytest.mark.parametrize("checkpoint_every", [3, None])
+def test_fused_and_plain_give_the_same_loss_gradients_and_max_c(slots, checkpoint_every):
+    # K = 3 keeps every third state (and a tail of 2) and recomputes the rest; None is the
+    # cells' store-or-checkpoint rule, which stores every step at this size
+    base = dict(task="adding", length=11, batch=5, hidden_size=4, dtype="float64", forget_bias=0.5)
     base |= dict(candidate=slots[0], output=slots[1])
     plain, fused = (train.TrainConfig(**base, fused=f) for f in (False, True))
     keys = sweep.seed_keys([0, 1])
@@ -62,7 +61,8 @@ def test_fused_and_plain_give_the_same_loss_gradients_and_max_c(slots, store_byt
     x, y = plain.task_spec().make_batch(jax.random.key(9), 5)
 
     def run(cfg):
-        f = jax.vmap(jax.value_and_grad(train._loss, has_aux=True), in_axes=(0, None, None, None))
+        loss = functools.partial(train.loss_fn, checkpoint_every=checkpoint_every)
+        f = jax.vmap(jax.value_and_grad(loss, has_aux=True), in_axes=(0, None, None, None))
         return jax.jit(f, static_argnums=3)(params, x, y, cfg)
 
     (loss_p, c_p), g_p = run(plain)
@@ -119,7 +119,7 @@ def test_short_run_learns_adding_t20():
         length=20,
         steps=400,
         batch=64,
-        hidden=32,
+        hidden_size=32,
         lr=1e-2,
         eval_every=100,
         test_batch=500,
@@ -175,15 +175,17 @@ def test_same_seed_same_run_and_seeds_differ():
         ({"task": "add"}, "valid tasks"),
         ({"candidate": "tanhh"}, "valid names"),
         ({"steps": 0}, "steps must be a positive integer"),
-        ({"hidden": -1}, "hidden must be a positive integer"),
+        ({"hidden_size": -1}, "hidden_size must be a positive integer"),
+        ({"snapshots": -1}, "snapshots must be an integer >= 0"),
+        ({"stop_when_solved": 1}, "stop_when_solved must be true or false"),
         ({"lr": 0.0}, "lr must be a finite number > 0"),
         ({"clip": -1.0}, "clip must be"),
         ({"fused": "yes"}, "fused must be true or false"),
     ],
 )
-def test_bad_config(fields, match):
+def test_bad_config_is_refused_on_construction(fields, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        train.TrainConfig(**{**TINY.__dict__, **fields}).validate()
+        train.TrainConfig(**{**TINY.__dict__, **fields})
 
 
 @pytest.mark.parametrize("name", train.OPTIMIZERS)

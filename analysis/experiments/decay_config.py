@@ -1,9 +1,12 @@
 """`DecayConfig`: one `actgrad decay` cell, validated on construction like `LSTMConfig`.
 
-A cell is the LSTM (every `LSTMConfig` field except ``fused``, which only switches the
-backward of `lstm.apply`; decay measures through its own one-pass perturbation scan) plus how
-it is measured: ``length`` T, ``batch`` B, the ``loss`` and ``lyapunov_k`` exponents. The
-sweep store keeps a cell as ``DecayConfig.to_dict()``, so the field list is written once, here.
+A cell is a recurrent cell plus how it is measured: ``length`` T, ``batch`` B, the ``loss``
+and ``lyapunov_k`` exponents. For the LSTM (``cell="lstm"``, the default) the cell is every
+`LSTMConfig` field except ``fused``, which only switches the backward of `lstm.apply` (decay
+measures through its own one-pass perturbation scan). Any other cell of `analysis.cells`
+(``cell="gru"``, ...) takes its slots and options from ``options`` (name, value) pairs, plus
+``input_size``, ``hidden_size`` and ``dtype``. The sweep store keeps a cell as
+``DecayConfig.to_dict()``: the LSTM's every field, another cell's `Cell.config()`.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from analysis import cells
 from analysis.cells import lstm
 from analysis.flow import gradients
 
-__all__ = ["FIELDS", "LSTM_FIELDS", "RUN_FIELDS", "DecayConfig", "field_parsers"]
+__all__ = ["FIELDS", "LSTM_FIELDS", "RUN_FIELDS", "DecayConfig", "field_parsers", "literal"]
 
 # `fused` is a backward-pass switch of lstm.apply; it never changes a decay measurement.
 LSTM_FIELDS = tuple(f.name for f in dataclasses.fields(lstm.LSTMConfig) if f.name != "fused")
@@ -35,12 +39,15 @@ class DecayConfig:
     The LSTM fields are those of `lstm.LSTMConfig` (defaults as there, except ``hidden_size``
     64); ``length`` T (default 256), ``batch`` B sequences per seed (default 16), ``loss``
     "last" (``0.5 mean_b ||h_T||^2``) or "mean" (over all steps), ``lyapunov_k`` exponents
-    (0 skips; at most 2H, the size of the carry (h, c)).
+    (0 skips; at most the size of the carry, 2H for the LSTM's (h, c)). ``cell`` names the
+    cell (`analysis.cells.names`); ``options`` are a non-LSTM cell's slots and options as
+    sorted (name, value) pairs (``cells.describe(cell)`` lists them).
 
     Raises:
       ValueError / TypeError: naming the bad field, on construction.
     """
 
+    cell: str = "lstm"
     input_size: int = 1
     hidden_size: int = 64
     gate: str = "sigmoid"
@@ -56,16 +63,22 @@ class DecayConfig:
     batch: int = 16
     loss: str = "last"
     lyapunov_k: int = 4
+    options: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
-        self.lstm_config()  # every LSTM field validated by LSTMConfig itself
+        if self.cell == "lstm":
+            if self.options:
+                raise ValueError(f"DecayConfig: options {self.options} are for other cells")
+            self.lstm_config()  # every LSTM field validated by LSTMConfig itself
+        else:
+            self.recurrent_cell()  # ValueError naming the cell's valid slots and options
         _positive_int("length", self.length)
         _positive_int("batch", self.batch)
         if self.loss not in gradients.LOSSES:
             raise ValueError(
                 f"DecayConfig: unknown loss {self.loss!r}; valid: {', '.join(gradients.LOSSES)}"
             )
-        k, limit = self.lyapunov_k, 2 * self.hidden_size
+        k, limit = self.lyapunov_k, self.carry_size()
         if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= limit:
             raise ValueError(
                 f"DecayConfig: lyapunov_k must be an integer in [0, {limit}], got {k!r}"
@@ -75,17 +88,53 @@ class DecayConfig:
         """The `LSTMConfig` of the cell (``fused`` False: decay needs forward-mode AD)."""
         return lstm.LSTMConfig(**{k: getattr(self, k) for k in LSTM_FIELDS})
 
+    def recurrent_cell(self) -> cells.Cell:
+        """The `analysis.cells` cell (for ``cell="lstm"``, the LSTM's cell interface)."""
+        if self.cell == "lstm":
+            lstm_fields = {k: getattr(self, k) for k in LSTM_FIELDS if k != "init"}
+            return cells.get("lstm", **lstm_fields, initializer=self.init)
+        return cells.get(
+            self.cell,
+            input_size=self.input_size,
+            hidden_size=self.hidden_size,
+            dtype=self.dtype,
+            **dict(self.options),
+        )
+
+    def carry_size(self) -> int:
+        """Numbers in one sequence's carry: 2H for the LSTM, the sum over any cell's states."""
+        if self.cell == "lstm":
+            return 2 * self.hidden_size
+        return int(self.recurrent_cell().state_size)
+
     def to_dict(self) -> dict[str, Any]:
-        """Every field, JSON-able: the cell's record in ``results.jsonl``."""
-        return dataclasses.asdict(self)
+        """Every field, JSON-able and flat: the cell's record in ``results.jsonl``."""
+        run = {k: getattr(self, k) for k in RUN_FIELDS}
+        if self.cell == "lstm":
+            return {"cell": "lstm", **{k: getattr(self, k) for k in LSTM_FIELDS}, **run}
+        return {**self.recurrent_cell().config(), **run}
 
     @classmethod
-    def from_dict(cls, cell: Mapping[str, Any]) -> DecayConfig:
-        """A config from a record; ValueError naming unknown fields (valid ones listed)."""
-        unknown = sorted(set(cell) - set(FIELDS))
-        if unknown:
-            raise ValueError(f"DecayConfig: unknown field(s) {unknown}; valid: {', '.join(FIELDS)}")
-        return cls(**cell)
+    def from_dict(cls, record: Mapping[str, Any]) -> DecayConfig:
+        """A config from a flat record (``to_dict`` or a sweep cell; None values left out).
+
+        Raises:
+          ValueError: naming unknown fields and the valid ones.
+        """
+        record = {k: v for k, v in record.items() if v is not None}
+        name = record.pop("cell", "lstm")
+        if name == "lstm":
+            unknown = sorted(set(record) - set(FIELDS))
+            if unknown:
+                valid = ", ".join(f for f in FIELDS if f != "options")
+                raise ValueError(f"DecayConfig: unknown field(s) {unknown}; valid: {valid}")
+            return cls(**record)
+        shared = {k: record.pop(k) for k in ("input_size", "hidden_size", "dtype") if k in record}
+        run = {k: record.pop(k) for k in RUN_FIELDS if k in record}
+        if "init" in record:  # --init names a cell's initializer option
+            record["initializer"] = record.pop("init")
+        options = tuple(sorted(record.items()))
+        return cls(cell=name, **shared, **run, options=options)
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(DecayConfig))
@@ -122,6 +171,37 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def literal(text: str) -> Any:
+    """A cell option's value from its text: int, float, true/false, or the text itself.
+
+    Args:
+      text: e.g. "0.5", "3", "true", "exponential".
+
+    Returns:
+      the typed value (ValueError for a non-finite number).
+    """
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for kind in (int, float):
+        try:
+            value = kind(text)
+        except ValueError:
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"must be finite, got {text!r}")
+        return value
+    return text
+
+
+def _option_names() -> set[str]:
+    names: set[str] = set()
+    for name in cells.names():
+        described = cells.describe(name)
+        names |= set(described["slots"]) | set(described["options"])
+    return names
+
+
 def field_parsers() -> dict[str, Callable[[str], Any]]:
     """``--compare FIELD=...`` value parser for every field of `DecayConfig`.
 
@@ -130,12 +210,14 @@ def field_parsers() -> dict[str, Callable[[str], Any]]:
       with the reason when the text is not a valid value of that field).
     """
     by_type = {"int": int, "float": _finite_float, "bool": _bool, "int | None": int}
-    parsers = {f.name: by_type.get(str(f.type), str) for f in dataclasses.fields(DecayConfig)}
+    parsers: dict[str, Callable[[str], Any]] = dict.fromkeys(_option_names(), literal)
+    parsers.update({f.name: by_type.get(str(f.type), str) for f in dataclasses.fields(DecayConfig)})
+    del parsers["options"]
     parsers.update(
+        cell=_one_of(cells.names()),
         gate=_kernel,
         candidate=_kernel,
         output=_kernel,
-        init=_one_of(lstm.INITS),
         dtype=_one_of(lstm.DTYPES),
         loss=_one_of(tuple(gradients.LOSSES)),
     )

@@ -25,6 +25,22 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
+__all__ = [
+    "COPY_ALPHABET",
+    "N_CATEGORIES",
+    "Task",
+    "adding_problem",
+    "adding_problem_1997",
+    "adding_problem_1997_baseline",
+    "adding_problem_baseline",
+    "copy_task",
+    "copy_task_baseline",
+    "cross_entropy",
+    "get",
+    "mse",
+    "names",
+]
+
 _ADDING_MSE_SOLVED = 0.01
 _ADDING_1997_TOLERANCE = 0.04
 _COPY_SOLVED_FRACTION = 0.1

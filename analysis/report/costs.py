@@ -15,6 +15,8 @@ import jax.numpy as jnp
 import kernels
 from analysis._util.timing import time_interleaved
 
+__all__ = ["elementwise_costs"]
+
 
 def elementwise_costs(
     names: Sequence[str], n: int = 2_000_000, repeats: int = 15, seed: int = 0

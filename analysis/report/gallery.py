@@ -9,6 +9,8 @@ import numpy as np
 
 import kernels
 
+__all__ = ["SEED_KERNELS", "curves", "gallery_order", "plot_gallery", "plot_kernel"]
+
 # The seed page's five first, then the rest in registry order.
 SEED_KERNELS = ("sigmoid", "tanh", "hard_tanh", "relu", "leaky_relu")
 

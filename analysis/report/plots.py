@@ -6,7 +6,7 @@ matplotlib Figure; `analysis._util.io.save_figure` writes it. Agg backend, never
 
 from __future__ import annotations
 
-import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,14 +16,28 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from analysis._util import stats
+from analysis.report import classify
+
+__all__ = ["colour", "decay_figure", "telemetry_figure"]
+
 # Colour-blind-safe (Okabe & Ito), then matplotlib's tab10 for long grids.
 _COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
 
 
 _STYLES = ["-", "--", ":", "-."]
+_MAX_POINTS = 500
 
 
 def colour(i: int) -> str:
+    """The i-th line colour: Okabe-Ito first, then tab10.
+
+    Args:
+        i: index >= 0.
+
+    Returns:
+        a matplotlib colour.
+    """
     return _COLOURS[i] if i < len(_COLOURS) else plt.get_cmap("tab10")(i % 10)
 
 
@@ -42,43 +56,72 @@ def _curves(rows: Any) -> np.ndarray:
 def _band(
     ax: Any, x: np.ndarray, curves: np.ndarray, col: str, label: str, style: str = "-"
 ) -> None:
-    with np.errstate(all="ignore"):
-        import warnings
-
+    _, med, lo, hi = stats.band(curves)
+    # Long sequences: at most ~_MAX_POINTS drawn points (every k-th step, the band's extremes
+    # over each stretch of k kept), so SVGs stay small and quick to write at T = 10^4.
+    k = max(1, -(-x.size // _MAX_POINTS))
+    if k > 1:
+        n = x.size // k * k
+        x, med = x[:n:k], med[:n:k]
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-nan columns after overflow
-            med = np.nanmedian(curves, axis=0)
-            lo, hi = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN stretches stay gaps
+            lo = np.nanmin(lo[:n].reshape(-1, k), axis=1)
+            hi = np.nanmax(hi[:n].reshape(-1, k), axis=1)
     # A line style per variant too, so that coinciding curves stay visible.
     ax.plot(x, med, color=col, lw=2, ls=style, label=label)
     if curves.shape[0] > 1:
         ax.fill_between(x, lo, hi, color=col, alpha=0.18, lw=0)
 
 
-def _legend_label(label: str, fit: Mapping[str, Any], exploded: bool) -> str:
+def _legend_label(label: str, fit: Mapping[str, Any], finite: bool, unbounded: bool) -> str:
     rate, hl = float(fit["rate"]), float(fit["half_life"])
-    if math.isnan(rate):
-        return f"{label}: no fit (overflow)"
-    if rate >= 0:
-        return f"{label}: grows, x{math.exp(rate):.3f}/step" + (" [exploded]" if exploded else "")
-    return f"{label}: half-life {hl:.3g} steps" + (" [exploded]" if exploded else "")
+    return f"{label}: " + classify.describe(rate, hl, finite, unbounded)
+
+
+def _log10_curves(norms: Mapping[str, Any], which: str) -> tuple[np.ndarray, bool]:
+    """(S, T) log10 norms indexed by steps back from T, and whether they came from log-norms.
+
+    Stored ``log_h`` / ``log_c`` (natural logs, finite at any T) are used when a record has
+    them; otherwise log10 of the plain norms, whose float32 zeros (underflow) become gaps.
+    """
+    key = f"log_{which}"
+    if key in norms:
+        a = np.asarray(norms[key], np.float64) / np.log(10.0)
+        return np.where(np.isfinite(a), a, np.nan)[:, ::-1], True
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log10(_curves(norms[which]))[:, ::-1], False
 
 
 def decay_figure(records: Sequence[Mapping], labels: Sequence[str], title: str) -> Any:
-    """Two panels, ||dL/dh_t|| and ||dL/dc_t|| against steps back from T, log y axis:
-    median over seeds (line) and min-max over seeds (band), one colour per variant."""
+    """Two panels, log10 ||dL/dh_t|| and log10 ||dL/dc_t|| against steps back from T.
+
+    Median over seeds (line) and min-max over seeds (band), one colour per variant; the
+    legend gives each variant's `classify.describe` of its fit.
+
+    Args:
+        records: decay sweep records (result: norms, fit, exploded_reasons).
+        labels: one legend label per record.
+        title: the figure title.
+
+    Returns:
+        matplotlib Figure.
+    """
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.2), sharex=True)
     for panel, (which, sym) in enumerate((("h", "h"), ("c", "c"))):
         ax = axes[panel]
         for i, (rec, label) in enumerate(zip(records, labels, strict=True)):
             res = rec["result"]
-            curves = _curves(res["norms"][which])[:, ::-1]  # index = steps back from T
+            if which not in res["norms"]:
+                continue  # a cell without this state (a GRU has no c)
+            curves, logged = _log10_curves(res["norms"], which)
             x = np.arange(curves.shape[1])
-            legend = _legend_label(label, res["fit"][which], res["exploded"])
+            finite = not any("non-finite" in (r or "") for r in res["exploded_reasons"])
+            max_c = float(res["telemetry"]["c_max"])
+            unbounded = not max_c <= curves.shape[1]
+            legend = _legend_label(label, res["fit"][which], finite, unbounded)
             _band(ax, x, curves, colour(i), legend, _STYLES[i % len(_STYLES)])
-        ax.set_yscale("log")
         ax.set_xlabel("steps back from the last step T  (s = T - t)")
-        ax.set_ylabel(f"‖∂L/∂{sym}_t‖  (Frobenius over batch × hidden)")
+        ax.set_ylabel(f"log10 ‖∂L/∂{sym}_t‖" + ("" if logged else "  (float32 zeros left out)"))
         ax.set_title(
             f"gradient w.r.t. the {'hidden state' if which == 'h' else 'cell state'} {sym}_t"
         )
@@ -86,8 +129,8 @@ def decay_figure(records: Sequence[Mapping], labels: Sequence[str], title: str) 
         ax.legend(fontsize=8, loc="best", framealpha=0.85)
     fig.suptitle(
         _wrap(title)
-        + "\nline: median over seeds, band: min to max; flat = memory kept, falling = gradient"
-        " vanishes (half-life: steps to halve), rising = explodes",
+        + "\nline: median over seeds, band: min to max; legend: the gradient-flow class "
+        "(vanishing / stable / growing / exploding, thresholds on the report page)",
         fontsize=10,
     )
     fig.tight_layout()
@@ -95,7 +138,15 @@ def decay_figure(records: Sequence[Mapping], labels: Sequence[str], title: str) 
 
 
 def telemetry_figure(records: Sequence[Mapping], labels: Sequence[str], title: str) -> Any:
-    """Three panels along the sequence: max |c_t| (log), mean forget gate, saturated gates."""
+    """Three panels along the sequence: max |c_t| (log), mean forget gate, saturated gates.
+
+    Args:
+        records: decay sweep records (result.telemetry.curves); labels: per record.
+        title: the figure title.
+
+    Returns:
+        matplotlib Figure.
+    """
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), sharex=True)
     panels = (
         ("c_max", "max |c_t| over batch × hidden", True, "cell state size (grows = unbounded)"),
@@ -110,7 +161,13 @@ def telemetry_figure(records: Sequence[Mapping], labels: Sequence[str], title: s
     for ax, (key, ylabel, log, head) in zip(axes, panels, strict=True):
         ax.set_title(head, fontsize=10)
         for i, (rec, label) in enumerate(zip(records, labels, strict=True)):
-            raw = np.asarray(rec["result"]["telemetry"]["curves"][key], np.float64)
+            found = rec["result"]["telemetry"]["curves"]
+            # other cells: the largest state stands in for c; a cell with no forget gate
+            # (GRU, RNN) or no gates at all is left out of those panels
+            raw = found.get(key, found.get("h_max") if key == "c_max" else None)
+            if raw is None:
+                continue
+            raw = np.asarray(raw, np.float64)
             curves = _curves(raw) if log else np.where(np.isfinite(raw), raw, np.nan)
             x = np.arange(1, curves.shape[1] + 1)
             _band(ax, x, curves, colour(i), label, _STYLES[i % len(_STYLES)])

@@ -10,6 +10,8 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+__all__ = ["VERDICT_COLOURS", "html_table", "md_table", "render_html", "render_markdown"]
+
 VERDICT_COLOURS = {
     "holds": "#1a7f37",
     "wrong": "#cf222e",
@@ -29,6 +31,15 @@ def _cell(v: Any) -> str:
 
 
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub Markdown table; floats with 3 significant digits, "|" escaped.
+
+    Args:
+        headers: column names (C,); rows: (R, C) cells.
+
+    Returns:
+        the table text.
+    """
+
     def esc(s: str) -> str:
         return s.replace("|", "\\|").replace("\n", " ")
 
@@ -38,6 +49,14 @@ def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def html_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "") -> str:
+    """An HTML table; a cell that is a verdict word is coloured.
+
+    Args:
+        headers: column names (C,); rows: (R, C) cells; cls: the table's CSS class.
+
+    Returns:
+        the escaped HTML.
+    """
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = []
     for row in rows:
@@ -55,6 +74,14 @@ def html_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], cls: str =
 
 
 def render_markdown(rep: Mapping[str, Any]) -> str:
+    """The page as Markdown.
+
+    Args:
+        rep: {"title", "subtitle", "sections": [{"heading", "blocks"}]}.
+
+    Returns:
+        report.md's text.
+    """
     out = [f"# {rep['title']}", "", f"_{rep['subtitle']}_", ""]
     for sec in rep["sections"]:
         out += [f"## {sec['heading']}", ""]
@@ -91,6 +118,14 @@ figcaption{font-size:.9em;color:#57606a}pre{background:#f6f8fa;padding:.8em;over
 
 
 def render_html(rep: Mapping[str, Any]) -> str:
+    """The page as one self-contained HTML file (figures are files beside it).
+
+    Args:
+        rep: as `render_markdown`.
+
+    Returns:
+        index.html's text.
+    """
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

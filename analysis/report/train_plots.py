@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from analysis._util import stats
+
+__all__ = ["plot_grad_norm", "plot_test_loss"]
+
 
 def _floats(values: list) -> Any:
     import numpy as np
@@ -19,18 +23,9 @@ def _floats(values: list) -> Any:
 
 def _band(series: list[tuple[Any, Any]]) -> tuple[Any, Any, Any, Any]:
     """(x, median, min, max) over seeds of (x, y) series that may stop early (divergence)."""
-    import warnings
-
-    import numpy as np
-
     longest = max(series, key=lambda s: len(s[0]))[0]
-    ys = np.full((len(series), len(longest)), np.nan)
-    for i, (_, y) in enumerate(series):
-        ys[i, : len(y)] = np.where(np.isfinite(y), y, np.nan)
-    with warnings.catch_warnings():
-        # An all-NaN column (every seed diverged by then) is expected: it plots as a gap.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return longest, np.nanmedian(ys, 0), np.nanmin(ys, 0), np.nanmax(ys, 0)
+    _, med, lo, hi = stats.band([y for _, y in series])
+    return longest, med, lo, hi
 
 
 def _figure(
@@ -85,7 +80,12 @@ def _figure(
 
 
 def plot_test_loss(variants: list[dict], out: Any, config: dict) -> None:
-    """OUT/train.png|svg: held-out loss per variant (median, min-max band), task baseline."""
+    """OUT/train.png|svg: held-out loss per variant (median, min-max band), task baseline.
+
+    Args:
+        variants: [{"label", "config", **train.train result}]; out: the folder;
+        config: written beside the figure.
+    """
     _figure(
         variants,
         out,
@@ -99,7 +99,11 @@ def plot_test_loss(variants: list[dict], out: Any, config: dict) -> None:
 
 
 def plot_grad_norm(variants: list[dict], out: Any, config: dict) -> None:
-    """OUT/grad_norm.png|svg: global gradient norm per step per variant."""
+    """OUT/grad_norm.png|svg: global gradient norm per step per variant.
+
+    Args:
+        variants: as `plot_test_loss`; out: the folder; config: written beside the figure.
+    """
     _figure(
         variants,
         out,

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+__all__ = ["QUICK_VARIANTS", "VARIANTS", "Variant", "get", "names", "slots"]
+
 
 class Variant(NamedTuple):
+    """One LSTM variant: its name "candidate/output", the kernels per slot and a note."""
+
     name: str
     gate: str
     candidate: str
@@ -35,7 +39,24 @@ VARIANTS: tuple[Variant, ...] = (
 QUICK_VARIANTS: tuple[str, ...] = ("tanh/tanh", "relu/tanh", "tanh/relu", "relu/relu")
 
 
-def by_name(name: str) -> Variant:
+def names() -> tuple[str, ...]:
+    """Every variant name, in the report's order.
+
+    Returns:
+        tuple of "candidate/output" names.
+    """
+    return tuple(v.name for v in VARIANTS)
+
+
+def get(name: str) -> Variant:
+    """The variant called `name`.
+
+    Args:
+        name: "candidate/output", e.g. "relu/tanh".
+
+    Returns:
+        the Variant; ValueError listing the valid names if unknown.
+    """
     for v in VARIANTS:
         if v.name == name:
             return v
@@ -43,5 +64,12 @@ def by_name(name: str) -> Variant:
 
 
 def slots(v: Variant) -> dict[str, str]:
-    """The LSTMConfig fields a variant sets."""
+    """The LSTMConfig fields a variant sets.
+
+    Args:
+        v: the variant.
+
+    Returns:
+        {"gate", "candidate", "output"} kernel names.
+    """
     return {"gate": v.gate, "candidate": v.candidate, "output": v.output}

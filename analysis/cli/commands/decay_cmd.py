@@ -20,7 +20,16 @@ __all__ = ["HELP", "add_arguments", "run"]
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The flags: every `DecayConfig` field, plus --seeds, --compare, --out."""
-    g = p.add_argument_group("LSTM (every LSTMConfig field)")
+    c = p.add_argument_group("cell")
+    c.add_argument("--cell", default="lstm", help="recurrent cell (default lstm; see cells)")
+    c.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an option of a non-LSTM cell, e.g. scale=1.0 for rnn (repeatable)",
+    )
+    g = p.add_argument_group("slots and LSTM fields (LSTM defaults shown; other cells: their own)")
     g.add_argument("--input-size", type=int, default=1, help="input features I (default 1)")
     g.add_argument(
         "--hidden",
@@ -30,18 +39,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=64,
         help="hidden units H (default 64)",
     )
+    g.add_argument("--gate", default=None, help="gate activation for i, f, o (default sigmoid)")
+    g.add_argument("--candidate", default=None, help="candidate activation g (default tanh)")
+    g.add_argument("--output", default=None, help="activation applied to c_t (default tanh)")
     g.add_argument(
-        "--gate", default="sigmoid", help="gate activation for i, f, o (default sigmoid)"
+        "--forget-bias", type=float, default=None, help="added to b_f at init (default 1)"
     )
-    g.add_argument("--candidate", default="tanh", help="candidate activation g (default tanh)")
-    g.add_argument("--output", default="tanh", help="activation applied to c_t (default tanh)")
-    g.add_argument(
-        "--forget-bias", type=float, default=1.0, help="added to b_f at init (default 1)"
-    )
-    g.add_argument("--init", default="orthogonal", help="orthogonal | uniform | chrono")
+    g.add_argument("--init", default=None, help="orthogonal | uniform | chrono (rnn: identity too)")
     g.add_argument("--dtype", default="float32", help="float16 | bfloat16 | float32 | float64")
-    g.add_argument("--unroll", type=int, default=1, help="scan steps per iteration (default 1)")
-    g.add_argument("--remat", action="store_true", help="recompute steps in the backward pass")
+    g.add_argument("--unroll", type=int, default=None, help="scan steps per iteration (default 1)")
+    g.add_argument(
+        "--remat",
+        action="store_const",
+        const=True,
+        default=None,
+        help="recompute steps in the backward pass",
+    )
     g.add_argument("--t-max", type=int, default=None, help="longest dependency, for --init chrono")
     r = p.add_argument_group("experiment")
     r.add_argument("--length", type=int, default=256, help="sequence length T (default 256)")
@@ -75,13 +88,28 @@ def _normalise_spec(spec: str) -> str:
     return f"{ALIASES.get(name, name)}{sep}{rest}"
 
 
+def _options(specs: list[str]) -> dict:
+    """``--option scale=0.5`` -> {"scale": 0.5}; UsageError on a malformed one."""
+    from analysis._util.errors import UsageError
+    from analysis.experiments.decay_config import literal
+
+    out = {}
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--option expects NAME=VALUE, got {spec!r}")
+        out[name.strip()] = literal(value.strip())
+    return out
+
+
 def _cells(args: argparse.Namespace) -> tuple[dict, dict, list[dict]]:
     """(base cell, --compare grid, every cell), all validated: UsageError before any work."""
     from analysis._util.errors import UsageError, as_usage_error
     from analysis.experiments import sweep
     from analysis.experiments.decay_config import FIELDS, DecayConfig, field_parsers
 
-    base = {name: getattr(args, name) for name in FIELDS}
+    base = {name: getattr(args, name) for name in FIELDS if name != "options"}
+    base.update(_options(args.option))
     if args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
     compare = sweep.parse_compare([_normalise_spec(s) for s in args.compare], field_parsers())
@@ -160,6 +188,7 @@ DEFINITIONS = {
 
 
 def _title(base: dict, fields: list, seeds: list) -> str:
-    shown = {k: v for k, v in base.items() if k not in fields and k not in ("unroll", "remat")}
-    parts = [f"{k}={v}" for k, v in shown.items() if v is not None]
-    return f"LSTM gradient flow, {len(seeds)} seed(s): " + ", ".join(parts)
+    skip = {"unroll", "remat", "cell", *fields}
+    parts = [f"{k}={v}" for k, v in base.items() if k not in skip and v is not None]
+    cell = "cells compared" if "cell" in fields else base.get("cell", "lstm").upper()
+    return f"{cell} gradient flow, {len(seeds)} seed(s): " + ", ".join(parts)

@@ -1,0 +1,259 @@
+"""The trained model and one optax step: LSTM + linear read-out, loss, update, masking.
+
+Model: the LSTM of `analysis.cells.lstm` with a linear read-out, prediction ``h_T W + b``
+(B, K) for a "last" read-out task (adding), ``h_t W + b`` (B, T, K) for an "all" read-out
+task (copy). A seed's state freezes at its first non-finite loss (``diverged_at``) and once
+``cfg.steps`` updates are done, so a fixed-length chunk of steps never needs a new program.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax import Array
+
+from analysis.cells import lstm
+from analysis.experiments.train_config import TrainConfig
+
+__all__ = [
+    "TEST_KEY",
+    "Model",
+    "StepMetrics",
+    "TrainState",
+    "evaluate",
+    "forward",
+    "global_norm",
+    "init_model",
+    "init_state",
+    "loss_fn",
+    "make_optimizer",
+    "run_lstm",
+    "train_chunk",
+    "train_step",
+]
+
+TEST_KEY = 20_150_401  # one held-out batch, the same for every seed and variant
+_MODEL_STREAM, _DATA_STREAM = 0, 1
+
+
+class Model(NamedTuple):
+    """LSTM parameters and the linear read-out w_out (H, K), b_out (K,)."""
+
+    lstm: Any
+    w_out: Array
+    b_out: Array
+
+
+class TrainState(NamedTuple):
+    """Per seed: `step` updates done; `diverged_at` = -1 until a non-finite loss."""
+
+    step: Array
+    params: Model
+    opt_state: Any
+    diverged_at: Array
+
+
+class StepMetrics(NamedTuple):
+    """One training step: loss, ||grad||_2 and ||update||_2 over all parameters, max_t |c_t|."""
+
+    loss: Array
+    grad_norm: Array
+    update_norm: Array
+    max_abs_c: Array
+
+
+def global_norm(tree: Any) -> Array:
+    """sqrt(sum of squares of every leaf), scaled by max |x| first.
+
+    Formula: m = max |x|, ||tree|| = m sqrt(sum (x/m)^2); float32 then does not overflow for
+    norms above ~1.8e19 (optax.tree.norm squares unscaled).
+
+    Args:
+        tree: a pytree of arrays of any shapes.
+
+    Returns:
+        scalar; inf or nan if any entry is.
+    """
+    leaves = [jnp.ravel(x) for x in jax.tree.leaves(tree)]
+    peak = jnp.max(jnp.stack([jnp.max(jnp.abs(x)) for x in leaves]))
+    scale = jnp.where(jnp.isfinite(peak) & (peak > 0), peak, jnp.ones_like(peak))
+    total = sum(jnp.sum(jnp.square(x / scale)) for x in leaves)
+    return jnp.where(jnp.isfinite(peak), scale * jnp.sqrt(total), peak)
+
+
+def make_optimizer(name: str, lr: float, clip: float | None = None) -> optax.GradientTransformation:
+    """optax adam | rmsprop | sgd at learning rate `lr`, after clip_by_global_norm(clip) if set.
+
+    Args:
+        name: one of train_config.OPTIMIZERS.
+        lr: learning rate > 0.
+        clip: global-norm threshold, None for none.
+
+    Returns:
+        optax.GradientTransformation.
+    """
+    base = {"adam": optax.adam, "rmsprop": optax.rmsprop, "sgd": optax.sgd}[name](lr)
+    return base if clip is None else optax.chain(optax.clip_by_global_norm(clip), base)
+
+
+def init_model(key: Array, cfg: TrainConfig) -> Model:
+    """LSTM via lstm.init; read-out W ~ N(0, 1/H) of shape (H, K), b = 0 (K,).
+
+    Args:
+        key: a PRNG key.
+        cfg: the run.
+
+    Returns:
+        Model in cfg.dtype.
+    """
+    task = cfg.task_spec()
+    k_lstm, k_out = jax.random.split(key)
+    w_out = jax.random.normal(k_out, (cfg.hidden_size, task.output_size), cfg.dtype)
+    w_out = w_out / jnp.sqrt(jnp.asarray(cfg.hidden_size, cfg.dtype))
+    return Model(
+        lstm.init(k_lstm, cfg.lstm_config()), w_out, jnp.zeros(task.output_size, cfg.dtype)
+    )
+
+
+def run_lstm(
+    params: Any, x: Array, cfg: lstm.LSTMConfig, checkpoint_every: int | None = None
+) -> tuple[Array, Array, Array]:
+    """lstm.apply's recurrence, also returning max_{t,b,j} |c_t| (which apply does not).
+
+    Args:
+        params: lstm.LSTMParams.
+        x: inputs (B, T, I).
+        cfg: the cell; with ``cfg.fused`` `fast_lstm.apply_fused_max_c` runs (same values and
+            gradients, hand-written backward; max |c| carries no gradient), otherwise
+            `lstm.scan_steps` with an observer of |c_t|.
+        checkpoint_every: fused path only: None = the cells' store-or-checkpoint rule
+            (`fast_lstm.default_chunk`), 0 = store every step, K = keep every K-th state.
+
+    Returns:
+        (hs (B, T, H), h_T (B, H), max |c| scalar).
+    """
+    if cfg.fused:
+        from analysis.cells import fast_lstm
+
+        hs, (h_last, _), max_c = fast_lstm.apply_fused_max_c(
+            params, x, cfg, checkpoint_every=checkpoint_every
+        )
+        return hs, h_last, max_c
+    hs, (h_last, _), max_c = lstm.scan_steps(
+        params, x, cfg, observe=lambda gates, carry: jnp.max(jnp.abs(carry[1]))
+    )
+    return hs, h_last, jnp.max(max_c)
+
+
+def forward(params: Model, x: Array, cfg: TrainConfig, **kw: Any) -> tuple[Array, Array]:
+    """Prediction and max_t |c_t|.
+
+    Args:
+        params: Model.
+        x: inputs (B, T, I).
+        cfg: the run.
+        **kw: passed to `run_lstm` (checkpoint_every).
+
+    Returns:
+        (prediction (B, K) or (B, T, K), max |c| scalar).
+    """
+    task = cfg.task_spec()
+    hs, h_last, max_c = run_lstm(params.lstm, x, cfg.lstm_config(), **kw)
+    h = h_last if task.readout == "last" else hs
+    return h @ params.w_out + params.b_out, max_c
+
+
+def loss_fn(params: Model, x: Array, y: Array, cfg: TrainConfig, **kw: Any) -> tuple[Array, Array]:
+    """The task loss of `forward`'s prediction, with max |c| as auxiliary output.
+
+    Args:
+        params: Model; x: (B, T, I); y: the task's targets; cfg: the run; **kw: to `run_lstm`.
+
+    Returns:
+        (loss scalar, max |c| scalar).
+    """
+    pred, max_c = forward(params, x, cfg, **kw)
+    return cfg.task_spec().loss(pred, y), max_c
+
+
+def evaluate(params: Model, cfg: TrainConfig) -> tuple[Array, Array]:
+    """Test loss and the task's solved flag on the held-out batch (key TEST_KEY).
+
+    Args:
+        params: Model; cfg: the run (test_batch sequences).
+
+    Returns:
+        (loss scalar, solved bool scalar).
+    """
+    task = cfg.task_spec()
+    x, y = task.make_batch(jax.random.key(TEST_KEY), cfg.test_batch)
+    pred, _ = forward(params, x, cfg)
+    return task.loss(pred, y), task.solved(pred, y)
+
+
+def init_state(key: Array, cfg: TrainConfig) -> TrainState:
+    """Fresh parameters and optimizer state for one seed's key.
+
+    Args:
+        key: the seed's key; cfg: the run.
+
+    Returns:
+        TrainState at step 0, not diverged.
+    """
+    params = init_model(jax.random.fold_in(key, _MODEL_STREAM), cfg)
+    opt = make_optimizer(cfg.optimizer, cfg.lr, cfg.clip)
+    return TrainState(jnp.int32(0), params, opt.init(params), jnp.int32(-1))
+
+
+def train_step(key: Array, state: TrainState, cfg: TrainConfig) -> tuple[TrainState, StepMetrics]:
+    """One update on the batch drawn from fold_in(fold_in(key, 1), step).
+
+    The update is skipped (state kept) once the seed has diverged or `cfg.steps` are done.
+
+    Args:
+        key: the seed's key; state: its TrainState; cfg: the run.
+
+    Returns:
+        (new TrainState, StepMetrics of this step).
+    """
+    data_key = jax.random.fold_in(jax.random.fold_in(key, _DATA_STREAM), state.step)
+    x, y = cfg.task_spec().make_batch(data_key, cfg.batch)
+    (loss, max_c), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, x, y, cfg)
+    opt = make_optimizer(cfg.optimizer, cfg.lr, cfg.clip)
+    updates, opt_state = opt.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    running = (state.diverged_at < 0) & (state.step < cfg.steps)
+    finite = jnp.isfinite(loss)
+    apply = running & finite
+
+    def keep(new: Any, old: Any) -> Any:
+        return jax.tree.map(lambda a, b: jnp.where(apply, a, b), new, old)
+
+    new_state = TrainState(
+        step=state.step + apply.astype(state.step.dtype),
+        params=keep(params, state.params),
+        opt_state=keep(opt_state, state.opt_state),
+        diverged_at=jnp.where(running & ~finite, state.step, state.diverged_at),
+    )
+    return new_state, StepMetrics(loss, global_norm(grads), global_norm(updates), max_c)
+
+
+def train_chunk(
+    key: Array, state: TrainState, cfg: TrainConfig
+) -> tuple[TrainState, StepMetrics, Array, Array]:
+    """`cfg.eval_every` steps under lax.scan, then (test loss, solved) on the held-out batch.
+
+    Args:
+        key: the seed's key; state: TrainState; cfg: the run.
+
+    Returns:
+        (TrainState, StepMetrics with leading axis eval_every, test loss, solved).
+    """
+    state, metrics = jax.lax.scan(
+        lambda s, _: train_step(key, s, cfg), state, None, length=cfg.eval_every
+    )
+    test_loss, solved = evaluate(state.params, cfg)
+    return state, metrics, test_loss, solved

@@ -1,0 +1,143 @@
+"""`ReportConfig`: every knob of one `actgrad report` run, and the presets.
+
+Presets: ``tiny`` (seconds; the end-to-end test), ``quick`` (under a minute; CI),
+``default`` (`make report`) and ``full`` (longer sequences, more steps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from analysis.report import variants
+
+__all__ = ["COST_KERNELS", "PRESETS", "STAGES", "ReportConfig", "preset"]
+
+STAGES = ("verify", "decay", "train", "costs", "claims", "figures", "write")
+COST_KERNELS = ("tanh", "hard_tanh", "sigmoid", "relu", "leaky_relu")
+_ALL = tuple(v.name for v in variants.VARIANTS)
+# What the seed question asks about: tanh, ReLU in either slot or both, sigmoid as candidate.
+_TRAINED = ("tanh/tanh", "relu/tanh", "tanh/relu", "relu/relu", "sigmoid/tanh")
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """Every knob of one report run.
+
+    Decay: every ``decay_variants`` at every ``forget_biases``, T = ``decay_length``.
+    Training (adding problem): every ``train_variants`` at T = ``train_length``; the
+    ``length_variants`` also at each of ``train_lengths``, shortest first, a longer length only
+    while the previous one was solved by at least one seed (a variant that solves no seed at
+    T is not tried at 2T). ``train_snapshots`` gradient-flow snapshots per run; the held-out
+    test batch has ``train_test_batch`` sequences (the standard error of a test MSE near the
+    0.01 criterion is then about 10% of it).
+    """
+
+    preset: str = "default"
+    decay_variants: tuple[str, ...] = _ALL
+    forget_biases: tuple[float, ...] = (0.0, 1.0, 3.0)
+    decay_length: int = 2000
+    decay_hidden: int = 32
+    decay_batch: int = 4
+    decay_seeds: int = 8
+    lyapunov_k: int = 1
+    train_variants: tuple[str, ...] = _TRAINED
+    length_variants: tuple[str, ...] = variants.QUICK_VARIANTS
+    train_length: int = 100
+    train_lengths: tuple[int, ...] = (50, 100, 200, 400)
+    train_steps: int = 1200
+    train_hidden: int = 32
+    train_batch: int = 16
+    train_lr: float = 2e-2
+    train_seeds: int = 8
+    train_forget_bias: float = 1.0
+    train_eval_every: int = 60
+    train_test_batch: int = 256
+    train_snapshots: int = 20
+    cost_n: int = 2_000_000
+    cost_repeats: int = 15
+    verify_points: int = 20_000
+    verify_kernels: tuple[str, ...] = ()  # () = every registered kernel
+    gallery_kernels: tuple[str, ...] = ()  # () = every registered kernel, seed page's first
+
+
+_QUICK_KERNELS = ("sigmoid", "tanh", "hard_tanh", "relu", "leaky_relu")
+
+PRESETS: dict[str, ReportConfig] = {
+    "tiny": ReportConfig(
+        preset="tiny",
+        decay_variants=("tanh/tanh", "relu/relu"),
+        decay_length=60,
+        decay_hidden=8,
+        decay_batch=2,
+        decay_seeds=3,
+        train_variants=("tanh/tanh", "relu/relu"),
+        length_variants=("tanh/tanh",),
+        train_length=12,
+        train_lengths=(6, 12, 24),
+        train_steps=40,
+        train_hidden=8,
+        train_batch=8,
+        train_seeds=3,
+        train_eval_every=10,
+        train_test_batch=32,
+        train_snapshots=4,
+        cost_n=50_000,
+        cost_repeats=3,
+        verify_points=1_000,
+        verify_kernels=("sigmoid", "tanh", "relu"),
+        gallery_kernels=("sigmoid", "tanh", "relu"),
+    ),
+    "quick": ReportConfig(
+        preset="quick",
+        decay_variants=variants.QUICK_VARIANTS,
+        decay_length=500,
+        decay_seeds=4,
+        train_variants=("tanh/tanh", "relu/relu", "sigmoid/tanh"),
+        length_variants=("tanh/tanh", "relu/relu"),
+        train_length=25,
+        train_lengths=(25, 50),
+        train_steps=300,
+        train_seeds=4,
+        train_eval_every=30,
+        train_snapshots=10,
+        cost_n=500_000,
+        cost_repeats=7,
+        verify_points=5_000,
+        verify_kernels=_QUICK_KERNELS,
+    ),
+    "default": ReportConfig(),
+    "full": ReportConfig(
+        preset="full",
+        decay_length=10_000,
+        decay_hidden=64,
+        decay_batch=8,
+        lyapunov_k=4,
+        train_variants=_ALL,
+        length_variants=_ALL,
+        train_lengths=(50, 100, 200, 400, 800, 1600),
+        train_test_batch=1000,
+        train_steps=3000,
+        train_hidden=64,
+        train_batch=32,
+        train_lr=1e-2,
+        train_seeds=16,
+        train_eval_every=150,
+        verify_points=100_000,
+    ),
+}
+
+
+def preset(name: str, **overrides: Any) -> ReportConfig:
+    """A preset with field overrides.
+
+    Args:
+        name: "tiny", "quick", "default" or "full".
+        **overrides: ReportConfig fields.
+
+    Returns:
+        the ReportConfig; ValueError naming the valid presets if `name` is unknown.
+    """
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; valid: {', '.join(PRESETS)}")
+    return replace(PRESETS[name], **overrides)

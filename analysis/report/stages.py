@@ -1,0 +1,207 @@
+"""The report's measuring stages: verification, decay, training (by length), kernel costs.
+
+Decay and training cells go through `analysis.experiments.sweep`, so a rerun into the same
+directory resumes. Training runs in rounds: first every ``train_variants`` at
+``train_length``, then the ``length_variants`` at the other ``train_lengths`` in ascending
+order, where a variant goes on to a longer length only while it solved at least one seed at
+the previous one (if no seed solves T, none is expected to solve 2T; the page says so).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from analysis._util.constants import DEFAULT_COMPILE_WORKERS
+from analysis.report import variants
+from analysis.report.config import COST_KERNELS, ReportConfig
+
+__all__ = ["decay_cell", "run_costs", "run_decay", "run_training", "run_verify", "train_cell"]
+
+
+def decay_cell(cfg: ReportConfig, variant: str, forget_bias: float) -> dict:
+    """The stored config of one decay cell.
+
+    Args:
+        cfg: the report; variant: a `variants` name; forget_bias: b_f.
+
+    Returns:
+        `DecayConfig.to_dict()`.
+    """
+    from analysis.experiments.decay_config import DecayConfig
+
+    return DecayConfig(
+        input_size=1,
+        hidden_size=cfg.decay_hidden,
+        **variants.slots(variants.get(variant)),
+        forget_bias=float(forget_bias),
+        length=cfg.decay_length,
+        batch=cfg.decay_batch,
+        loss="last",
+        lyapunov_k=cfg.lyapunov_k,
+    ).to_dict()
+
+
+def train_cell(cfg: ReportConfig, variant: str, length: int) -> dict:
+    """The stored config of one training cell (adding problem).
+
+    Args:
+        cfg: the report; variant: a `variants` name; length: T.
+
+    Returns:
+        `dataclasses.asdict(TrainConfig(...))`.
+    """
+    from analysis.experiments.train import TrainConfig
+
+    return dataclasses.asdict(
+        TrainConfig(
+            task="adding",
+            length=int(length),
+            steps=cfg.train_steps,
+            batch=cfg.train_batch,
+            hidden_size=cfg.train_hidden,
+            lr=cfg.train_lr,
+            forget_bias=cfg.train_forget_bias,
+            eval_every=cfg.train_eval_every,
+            test_batch=cfg.train_test_batch,
+            stop_when_solved=True,
+            snapshots=cfg.train_snapshots,
+            **variants.slots(variants.get(variant)),
+        )
+    )
+
+
+def run_verify(cfg: ReportConfig) -> list[dict]:
+    """Every kernel through `verify_activation`; one summary row each.
+
+    Args:
+        cfg: the report (verify_kernels, verify_points).
+
+    Returns:
+        rows with kernel, passed, checks, failures, worst_check, worst_rel_err, kinks, seconds.
+    """
+    import kernels
+    from analysis.checks.verify import verify_activation
+
+    names = cfg.verify_kernels or kernels.names()
+    # Serial: XLA:CPU programs executing at once from several threads can hang (see sweep).
+    return [
+        _verify_row(n, verify_activation(kernels.get(n), n_random=cfg.verify_points)) for n in names
+    ]
+
+
+def _verify_row(name: str, rep: Any) -> dict:
+    worst = max(rep.rows, key=lambda r: r.worst_ratio if math.isfinite(r.worst_ratio) else 0)
+    kinks = [
+        {
+            "at": k.at,
+            "left": k.declared_left,
+            "right": k.declared_right,
+            "convention": k.convention,
+            "jax_nn": k.jax_nn_measured,
+            "reason": k.reason,
+        }
+        for k in rep.kinks
+        if k.dtype == "float64" and k.order == 1
+    ]
+    return {
+        "kernel": name,
+        "passed": rep.passed,
+        "checks": len(rep.rows),
+        "failures": len(rep.failures),
+        "worst_check": f"{worst.check} ({worst.dtype})",
+        "worst_rel_err": worst.max_rel_err,
+        "kinks": kinks,
+        "seconds": rep.seconds,
+    }
+
+
+def run_decay(cfg: ReportConfig, out: Path) -> list[dict]:
+    """Every decay variant at every forget bias, seeds vmapped, stored under out/decay.
+
+    Args:
+        cfg: the report; out: the report directory.
+
+    Returns:
+        the sweep records, grid order.
+    """
+    from analysis.experiments import decay, sweep
+
+    cells = [decay_cell(cfg, v, fb) for fb in cfg.forget_biases for v in cfg.decay_variants]
+    return sweep.run(
+        cells,
+        list(range(cfg.decay_seeds)),
+        decay.run_cell,
+        out / "decay",
+        desc="decay cells",
+        workers=DEFAULT_COMPILE_WORKERS,
+    )
+
+
+def _train_round(cfg: ReportConfig, cells: list[dict], out: Path) -> list[dict]:
+    from analysis.experiments import sweep
+    from analysis.experiments.train import TrainConfig, train
+
+    def run_cell(cell: Mapping[str, Any], seeds: Sequence[int]) -> dict:
+        name = f"{cell['candidate']}/{cell['output']} T={cell['length']}"
+        result = train(TrainConfig(**cell), seeds, desc=name)
+        result.pop("config")
+        return result
+
+    if not cells:
+        return []
+    return sweep.run(
+        cells,
+        list(range(cfg.train_seeds)),
+        run_cell,
+        out / "train",
+        desc="training",
+        workers=DEFAULT_COMPILE_WORKERS,
+    )
+
+
+def _any_solved(record: Mapping) -> bool:
+    return any(s["solved_step"] is not None for s in record["result"]["per_seed"])
+
+
+def _name(record: Mapping) -> str:
+    return f"{record['config']['candidate']}/{record['config']['output']}"
+
+
+def run_training(cfg: ReportConfig, out: Path) -> list[dict]:
+    """Training rounds by length (module docstring); records of every cell trained.
+
+    Args:
+        cfg: the report; out: the report directory (cells stored under out/train).
+
+    Returns:
+        sweep records, main length first, then ascending lengths.
+    """
+    main = list(dict.fromkeys((*cfg.train_variants, *cfg.length_variants)))
+    first = _train_round(cfg, [train_cell(cfg, v, cfg.train_length) for v in main], out)
+    shorter = [t for t in sorted(cfg.train_lengths) if t < cfg.train_length]
+    cells = [train_cell(cfg, v, t) for t in shorter for v in cfg.length_variants]
+    records = first + _train_round(cfg, cells, out)
+    alive = [_name(r) for r in first if _name(r) in cfg.length_variants and _any_solved(r)]
+    for t in sorted(t for t in cfg.train_lengths if t > cfg.train_length):
+        done = _train_round(cfg, [train_cell(cfg, v, t) for v in alive], out)
+        records += done
+        alive = [_name(r) for r in done if _any_solved(r)]
+    return records
+
+
+def run_costs(cfg: ReportConfig) -> dict:
+    """Elementwise kernel costs (`analysis.report.costs`).
+
+    Args:
+        cfg: the report (cost_n, cost_repeats).
+
+    Returns:
+        name -> timings.
+    """
+    from analysis.report.costs import elementwise_costs
+
+    return elementwise_costs(COST_KERNELS, n=cfg.cost_n, repeats=cfg.cost_repeats)

@@ -1,0 +1,131 @@
+"""The report's vocabulary and numbers: one flow classification, intervals, lengths, prose."""
+
+import math
+
+import pytest
+
+from analysis._util import stats
+from analysis.report import answer, classify, rows
+
+LN2, LN1000 = math.log(2), math.log(1000)
+
+
+@pytest.mark.parametrize(
+    ("rate", "finite", "unbounded", "expected"),
+    [
+        (math.log(0.5), True, False, "vanishing"),  # halves every step (b_f = 0-ish)
+        (-math.log(2) / 20, True, False, "vanishing"),  # half-life 20 steps
+        (-LN2 / 100 * 1.01, True, False, "vanishing"),  # just under 100 steps
+        (-LN2 / 100 * 0.99, True, False, "stable"),  # just over 100 steps
+        (0.0, True, False, "stable"),
+        (LN2 / 100 * 0.99, True, False, "stable"),
+        (math.log(51) / 199, True, False, "growing"),  # x51 over 200 steps (b_f = 3, tanh)
+        (math.log(1.02), True, False, "growing"),  # x1.02 per step = x7.2 per 100
+        (LN1000 / 100 * 0.99, True, False, "growing"),
+        (LN1000 / 100 * 1.01, True, False, "exploding"),
+        (math.log(1e17) / 199, True, False, "exploding"),  # x1e17 over 200 steps (relu/relu)
+        (-0.3, False, False, "exploding"),  # a non-finite norm
+        (0.001, True, True, "exploding"),  # max |c| beyond any bounded cell
+        (math.nan, True, False, "exploding"),  # the fit broke down: overflow
+    ],
+)
+def test_classification_on_a_table_of_rates(rate, finite, unbounded, expected):
+    assert classify.classify(rate, finite, unbounded) == expected
+
+
+def test_x51_and_x1e17_never_share_a_word_and_describe_gives_the_number():
+    a = classify.describe(math.log(51) / 199, math.inf)
+    b = classify.describe(math.log(1e17) / 199, math.inf)
+    assert a.split()[0] == "growing" and b.split()[0] == "exploding"
+    assert classify.describe(-LN2 / 20, 20.0) == "vanishing (half-life 20 steps)"
+    assert classify.per_100_steps(math.log(1.02)) == "x7.2"
+    assert "x1e+" in classify.per_100_steps(20.0)
+
+
+def _train_record(variant, length, solved, n=8, diverged=()):
+    cand, out = variant.split("/")
+    per = []
+    for i in range(n):
+        per.append(
+            {
+                "solved_step": 100 + 10 * i if i < solved else None,
+                "diverged_at": 5 if i in diverged else None,
+                "final_test_loss": 0.001 if i < solved else 0.17,
+                "flow_snapshots": [
+                    {
+                        "step": 0,
+                        "rate": -0.1,
+                        "half_life": LN2 / 0.1,
+                        "lyapunov_max": -0.1,
+                        "max_abs_c": 1.0,
+                        "log_h": [0.0] * length,
+                    },
+                    {
+                        "step": 50,
+                        "rate": -0.005,
+                        "half_life": LN2 / 0.005,
+                        "lyapunov_max": -0.01,
+                        "max_abs_c": 2.0,
+                        "log_h": [0.0] * length,
+                    },
+                ],
+            }
+        )
+    return {
+        "config": {"candidate": cand, "output": out, "length": length, "steps": 400},
+        "result": {"baseline": 1 / 6, "per_seed": per, "wall_s": 1.0, "steps_per_s": 10.0},
+    }
+
+
+def test_training_rows_carry_wilson_intervals_and_steps_to_solve_quartiles():
+    (row,) = rows.training_rows([_train_record("tanh/tanh", 100, solved=6)])
+    assert (row["solved"], row["n"]) == (6, 8)
+    assert row["solve_rate_ci"] == pytest.approx(list(stats.wilson(6, 8)))
+    # solved steps 100, 110, ..., 150: median 125, quartiles 112.5 and 137.5
+    assert row["steps_to_solve"] == pytest.approx([125.0, 112.5, 137.5])
+    assert row["outcome"] == "solved" and row["outcomes"].count("stuck at baseline") == 2
+
+
+def test_length_rows_find_the_longest_solved_and_the_first_failure():
+    recs = [
+        _train_record("tanh/tanh", 50, 8),
+        _train_record("tanh/tanh", 100, 6),
+        _train_record("tanh/tanh", 200, 2),
+        _train_record("relu/relu", 50, 0),
+    ]
+    trows = rows.training_rows(recs)
+    by = {
+        r["variant"]: r
+        for r in rows.length_rows(trows, ["tanh/tanh", "relu/relu"], [50, 100, 200, 400])
+    }
+    assert by["tanh/tanh"]["longest_solved"] == 100 and by["tanh/tanh"]["first_fails"] == 200
+    assert by["tanh/tanh"]["by_length"][400] is None  # not trained
+    assert by["relu/relu"]["longest_solved"] is None and by["relu/relu"]["first_fails"] == 50
+
+
+def test_a_length_solved_after_a_failure_still_counts_as_the_longest_solved():
+    trows = rows.training_rows(
+        [_train_record("relu/tanh", 50, 3), _train_record("relu/tanh", 100, 5)]
+    )
+    (lr,) = rows.length_rows(trows, ["relu/tanh"], [50, 100])
+    assert lr["longest_solved"] == 100 and lr["first_fails"] == 50
+
+
+def test_flow_rows_take_medians_over_seeds_per_snapshot():
+    (fr,) = rows.flow_rows([_train_record("tanh/tanh", 100, 3)])
+    assert fr["steps"] == [0, 50]
+    assert fr["half_life"] == pytest.approx([LN2 / 0.1, LN2 / 0.005])
+    assert fr["flow"] == ["vanishing", "stable"] and fr["seeds_at"] == [8, 8]
+
+
+def test_prose_claims_a_difference_only_when_intervals_separate():
+    rows_ = rows.training_rows(
+        [
+            _train_record("relu/tanh", 100, 8),
+            _train_record("tanh/relu", 100, 0),
+            _train_record("sigmoid/tanh", 100, 5),
+        ]
+    )
+    a, b, c = (rows.find(rows_, v, T=100) for v in ("relu/tanh", "tanh/relu", "sigmoid/tanh"))
+    assert "solves more often than" in answer.compare_solve(a, b, "A", "B")
+    assert answer.compare_solve(a, c, "A", "C") == "A and C are not distinguishable at n = 8"
