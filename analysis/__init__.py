@@ -5,7 +5,7 @@ keeps it so)::
 
     _util        errors, atomic I/O, progress bars, timing, statistics, shared constants
     checks       kernel verification; the formula checker                    (layer 1)
-    cells        recurrent cells: the LSTM and its fused path               (layer 1)
+    cells        recurrent cells: the LSTM with its fused path, GRU, RNN, sLSTM, ... (layer 1)
     flow         per-step gradient norms, decay fits, Lyapunov, telemetry    (layer 2)
     experiments  tasks, training, decay cells, sweeps and the results store  (layer 3)
     report       `actgrad report`: stages, claims audit, figures, pages      (layer 4)
@@ -15,7 +15,7 @@ keeps it so)::
 The public modules are re-exported here by their short names and imported on first use, so
 that the command line starts quickly::
 
-    from analysis import lstm, gradients, verify, tasks, train
+    from analysis import lstm, gradients, verify, tasks, train, cells
 
 The module paths of the flat layout (``analysis.lstm``, ``analysis.sweep``, ...) keep working
 as aliases of the modules that replaced them.
@@ -35,6 +35,7 @@ PUBLIC_MODULES = {
     "verify": "analysis.checks.verify",
     "formula": "analysis.checks.formula",
     "lstm": "analysis.cells.lstm",
+    "cells": "analysis.cells",
     "gradients": "analysis.flow.gradients",
     "tasks": "analysis.experiments.tasks",
     "train": "analysis.experiments.train",
@@ -44,7 +45,11 @@ PUBLIC_MODULES = {
 
 # module paths of the flat layout -> their new home (kept so that old imports work)
 LEGACY_MODULES = {
-    **{f"analysis.{short}": target for short, target in PUBLIC_MODULES.items()},
+    **{
+        f"analysis.{short}": target
+        for short, target in PUBLIC_MODULES.items()
+        if target != f"analysis.{short}"  # a real package of that name needs no alias
+    },
     "analysis.fast_lstm": "analysis.cells.fast_lstm",
     "analysis.formula_parse": "analysis.checks.formula_parse",
     "analysis.errors": "analysis._util.errors",

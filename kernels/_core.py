@@ -219,13 +219,23 @@ def _check_name(name: Any) -> None:
         )
 
 
+# "formula:EXPR" names are built by kernels.formula_kernel, which builds on this module: it
+# installs its builder here (`set_formula_builder`) so that this module never imports it.
+FORMULA_PREFIX = "formula:"
+_FORMULA_BUILDER: list[Callable[[str, str, dict], Any]] = []
+
+
+def set_formula_builder(builder: Callable[[str, str, dict], Any]) -> None:
+    """Install ``builder(expression, name, params)``, which registers a formula kernel."""
+    _FORMULA_BUILDER[:] = [builder]
+
+
 def _formula_name(name: Any, params: Mapping[str, Any]) -> None:
     """Register "formula:EXPR" on first use, with ``params`` as its defaults."""
-    from kernels.formula_kernel import FORMULA_PREFIX, register_formula
-
     if isinstance(name, str) and name.startswith(FORMULA_PREFIX) and name not in _REGISTRY:
+        # importing the package `kernels` (always first) installs the builder
         try:
-            register_formula(name[len(FORMULA_PREFIX) :], name, dict(params))
+            _FORMULA_BUILDER[0](name[len(FORMULA_PREFIX) :], name, dict(params))
         except ValueError as err:
             raise type(err)(f"kernels.get({name!r}): {err}") from None
 

@@ -17,14 +17,20 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from kernels._core import Activation, Kink, Properties, make_activation
+from kernels._core import (
+    FORMULA_PREFIX,
+    Activation,
+    Kink,
+    Properties,
+    make_activation,
+    set_formula_builder,
+)
 from kernels._formula import check_params, parse, to_jax, to_numpy
 from kernels._formula.derive import derivative
 from kernels._formula.formula_kinks import find_kinks
 
 __all__ = ["FORMULA_PREFIX", "build", "expression_of"]
 
-FORMULA_PREFIX = "formula:"
 _EXPRESSIONS: dict[str, str] = {}  # registered name -> expression
 
 
@@ -171,3 +177,5 @@ def from_formula(
 
 
 __all__ += ["from_formula", "measure_properties", "register_formula"]
+
+set_formula_builder(register_formula)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from analysis.checks.formula import FormulaError, parse, split_sides, to_jax
 from analysis.checks.formula import check_formula as full_check
-from kernels._formula import MpBackend, compile_tree
+from kernels.formula import MpBackend, compile_tree
 
 
 def check_formula(*args, **kw):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kernels._formula import FormulaError, parse, parse_full, to_numpy
+from kernels.formula import FormulaError, parse, parse_full, to_numpy
 
 
 def sig(z: float) -> float:

@@ -13,8 +13,7 @@ import pytest
 import kernels
 from analysis.checks.formula import check_formula
 from analysis.checks.formula_oracle import mp_values
-from kernels._formula import parse
-from kernels._formula.derive import derivative
+from kernels.formula import derivative, parse
 
 TANH_PRIME_FIVE_WAYS = [
     "1-tanh(z)^2",

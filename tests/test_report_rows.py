@@ -5,7 +5,8 @@ import math
 import pytest
 
 from analysis._util import stats
-from analysis.report import answer, classify, rows
+from analysis.flow import classify
+from analysis.report import answer, rows
 
 LN2, LN1000 = math.log(2), math.log(1000)
 

@@ -75,6 +75,7 @@ class VerifyReport:
 
     @property
     def failures(self) -> tuple[CheckRow, ...]:
+        """The rows that did not pass."""
         return tuple(r for r in self.rows if not r.passed)
 
 

@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from analysis._util import stats
-from analysis.report import answer, classify
+from analysis.flow import classify
+from analysis.report import answer
 from analysis.report import rows as R
 from analysis.report.config import ReportConfig
 

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from analysis._util import stats
-from analysis.report import classify
+from analysis.flow import classify
 
 __all__ = ["colour", "decay_figure", "telemetry_figure"]
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from analysis._util import stats
-from analysis.report import classify
+from analysis.flow import classify
 
 __all__ = [
     "SOLVES_AT",

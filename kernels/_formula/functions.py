@@ -12,7 +12,15 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ALIASES", "ARITY", "CONSTANTS", "VARIADIC", "array_funcs", "mp_funcs"]
+__all__ = [
+    "ALIASES",
+    "ARITY",
+    "CONSTANTS",
+    "FUNCTION_NAMES",
+    "VARIADIC",
+    "array_funcs",
+    "mp_funcs",
+]
 
 # canonical name -> number of arguments (VARIADIC: two or more)
 ARITY = {
@@ -152,3 +160,7 @@ def mp_funcs(mp: Any) -> dict[str, Callable[..., Any]]:
         "max": max,
         "min": min,
     }
+
+
+# every name the parser reads as a function (its own names and the spellings people use)
+FUNCTION_NAMES = frozenset(ARITY) | frozenset(ALIASES)

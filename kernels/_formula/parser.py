@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kernels._formula.conditions import bound, cond_and, cond_or, make_piecewise
-from kernels._formula.functions import ALIASES, ARITY, CONSTANTS, INVERSE
+from kernels._formula.functions import ALIASES, ARITY, CONSTANTS, FUNCTION_NAMES, INVERSE
 from kernels._formula.lexer import Tok, tokenise
 from kernels._formula.lower import const_value
 from kernels._formula.parser_checks import check_constraint, refuse_token
@@ -48,7 +48,6 @@ MAX_DEPTH = 100
 VARIABLES = ("z", "x")
 KEYWORDS = ("if", "for", "when", "otherwise", "else", "and", "or", "dot", "where")
 RELOPS = ("<", "<=", ">", ">=", "==", "!=")
-FUNCTION_NAMES = frozenset(ARITY) | frozenset(ALIASES)
 
 
 class Parser:

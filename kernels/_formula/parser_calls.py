@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernels._formula.functions import ALIASES, ARITY
+from kernels._formula.functions import ALIASES, ARITY, FUNCTION_NAMES
 from kernels._formula.lexer import Tok
 from kernels._formula.tree import Call, Expr, FormulaError, Num, Pow, Prod
 
@@ -30,7 +30,6 @@ def _power_prefix(p: Any, fn: str, inverse: dict[str, str]) -> tuple[str, Expr |
 
 def _bare_argument(p: Any, fn: str, tok: Tok) -> Expr:
     """``sin 2z`` is sin(2z): the juxtaposed factors up to an operator or a function."""
-    from kernels._formula.parser import FUNCTION_NAMES
 
     if not p.starts_atom():
         raise FormulaError(

@@ -56,7 +56,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="recompute steps in the backward pass",
     )
     g.add_argument("--t-max", type=int, default=None, help="longest dependency, for --init chrono")
-    r = p.add_argument_group("experiment")
+    _experiment_arguments(p.add_argument_group("experiment"))
+
+
+def _experiment_arguments(r: argparse._ArgumentGroup) -> None:
     r.add_argument("--length", type=int, default=256, help="sequence length T (default 256)")
     r.add_argument("--batch", type=int, default=16, help="sequences per seed (default 16)")
     r.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per variant (default 3)")
