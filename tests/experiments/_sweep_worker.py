@@ -1,15 +1,15 @@
-"""Subprocess entry for tests/test_sweep.py (device counts and SIGKILL need a fresh process).
+"""Subprocess entry for tests/experiments/test_sweep.py (device counts and SIGKILL need a fresh process).
 
-python tests/_sweep_worker.py map OUT_JSON
+python tests/experiments/_sweep_worker.py map OUT_JSON
     map_seeds / map_batch of a random-matrix product chain on every JAX device; writes the
     numbers (float64), the device count and a per-key unbatched loop for comparison.
-python tests/_sweep_worker.py sweep OUT_DIR CALLS_FILE N_CELLS SLEEP_S TAG
+python tests/experiments/_sweep_worker.py sweep OUT_DIR CALLS_FILE N_CELLS SLEEP_S TAG
     a sweep whose run_cell appends "TAG CELL" to CALLS_FILE, then sleeps SLEEP_S.
-python tests/_sweep_worker.py quiet SECONDS_0 SECONDS_1 [die]
+python tests/experiments/_sweep_worker.py quiet SECONDS_0 SECONDS_1 [die]
     a multi-process run (hosts.initialize_distributed from the JAX_* variables) that runs
     no collective: process i sleeps SECONDS_i, then ends normally, or with "die" process 1
     SIGKILLs itself instead. Only the heartbeat watchdog can notice a dead peer here.
-python tests/_sweep_worker.py train64 ARG...
+python tests/experiments/_sweep_worker.py train64 ARG...
     `actgrad train ARG...` (analysis.cli.app.main) with TrainConfig's default dtype float64:
     the command has no --dtype flag yet, and float64 is what makes a 2-process run and a
     1-process run comparable to 1e-12 (float32 differs in the last bit between them).
@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("ACTGRAD_PROGRESS", "0")
 
 

@@ -17,7 +17,7 @@ from analysis._util import lock
 from analysis._util.errors import UsageError
 from analysis.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # A child that takes the lock of OUT for COMMAND, says "held", then waits to be killed.
 HOLDER = (
     "import sys, time; sys.path.insert(0, {root!r}); from analysis._util import lock; "

@@ -29,8 +29,8 @@ from analysis.experiments import hosts
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
-WORKER = ROOT / "tests" / "_sweep_worker.py"
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = ROOT / "tests" / "experiments" / "_sweep_worker.py"
 TIMEOUT_S = 240  # a run on a loaded 2-core machine; they take 10-40 s when it is idle
 # Three cells that differ only in the forget bias, a traced input: one program, compiled once
 # by the first cell, so process 1 is killed while the second cell executes (a fraction of a

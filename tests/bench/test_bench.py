@@ -14,7 +14,7 @@ from analysis._util.errors import UsageError
 from analysis.bench import peers as bench
 from analysis.cli.app import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = bench.SHAPES["tiny"]
 
 

@@ -21,8 +21,8 @@ import pytest
 from analysis._util.errors import UsageError
 from analysis.experiments import hosts, sharding, sweep
 
-ROOT = Path(__file__).resolve().parents[1]
-WORKER = ROOT / "tests" / "_sweep_worker.py"
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = ROOT / "tests" / "experiments" / "_sweep_worker.py"
 
 
 def _strict_float(v: str) -> float:

@@ -72,7 +72,7 @@ def test_cost_rows_use_the_measured_ratio():
     assert rows["hard_tanh-cheaper"].verdict == claims.DEPENDS
 
 
-SEED_PAGE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "lstm-activations-qa.txt"
+SEED_PAGE = Path(__file__).resolve().parents[3] / "shared" / "seed" / "lstm-activations-qa.txt"
 
 
 @pytest.mark.skipif(not SEED_PAGE.is_file(), reason="the shared seed page is not beside the repo")
