@@ -122,8 +122,9 @@ def leaky_relu(negative_slope: float) -> Activation:
     k = negative_slope
 
     def f(x):
-        neg = k * x if k != 0 else jnp.zeros_like(x)
-        return jnp.where(x > 0, x, keep_nan(x, neg))
+        # k * NaN is NaN already; only the exact 0 of k = 0 needs the NaN put back.
+        neg = k * x if k != 0 else keep_nan(x, jnp.zeros_like(x))
+        return jnp.where(x > 0, x, neg)
 
     def d1(x):
         return keep_nan(x, jnp.where(x > 0, 1, k).astype(x.dtype))

@@ -18,7 +18,9 @@ def _logistic_pair(v):
     sigma(v) = 1 - t (v >= 0) or t, and sigma'(v) = t (1 - t).
 
     Why: sigma(v) sigma(-v) costs two exps and 1 - t never cancels (t <= 1/2), so both
-    keep relative accuracy in both tails; inside one program f and f' share the exp.
+    keep relative accuracy in both tails. Use it inside a derivative only: a forward
+    pass that also called it would share t with f', and XLA then writes t to memory
+    and reads it back twice (the forward uses `lax.logistic`, accurate on its own).
     """
     t = lax.logistic(-jnp.abs(v))
     return jnp.where(v >= 0, 1 - t, t), t * (1 - t)
@@ -34,11 +36,14 @@ def sigmoid() -> Activation:
 
     ``lax.logistic`` never overflows; sigma(z) sigma(-z), formed as t (1 - t) with
     t = sigma(-|z|) (see `_logistic_pair`), keeps relative accuracy in both tails where
-    sigma(1 - sigma) would round to 0, and costs one exp, shared with f.
+    sigma(1 - sigma) would round to 0. f and f' each take one exp of z: recomputing it
+    is cheaper than storing t for both (the jax.nn twin's f' reads y back instead).
     """
 
     def f(x):
-        return _logistic_pair(x)[0]
+        # 1 / (1 + e^-z) keeps relative accuracy in both tails by itself (e^-z is large,
+        # not cancelled, for z < 0), and not sharing t with f' saves a memory pass.
+        return lax.logistic(x)
 
     def d1(x):
         return _logistic_pair(x)[1]
@@ -360,6 +365,12 @@ _GELU_C = 0.7978845608028654  # sqrt(2 / pi)
 _GELU_A = 0.044715
 
 
+def _gelu_v(x):
+    """(z clipped, v = 2 sqrt(2/pi) (z + 0.044715 z^3)) for `gelu_tanh`."""
+    xc = _clip(x)
+    return xc, 2 * _GELU_C * xc * (1 + _GELU_A * (xc * xc))
+
+
 @register("gelu_tanh")
 def gelu_tanh() -> Activation:
     r"""GELU, tanh approximation (as ``jax.nn.gelu(approximate=True)``, PyTorch's "tanh").
@@ -376,16 +387,13 @@ def gelu_tanh() -> Activation:
     """
 
     def parts(x):
-        xc = _clip(x)
-        x2 = xc * xc
-        v = 2 * _GELU_C * xc * (1 + _GELU_A * x2)
-        dv = 2 * _GELU_C * (1 + 3 * _GELU_A * x2)
-        s, ds = _logistic_pair(v)
-        return xc, v, dv, s, ds
+        xc, v = _gelu_v(x)
+        dv = 2 * _GELU_C * (1 + 3 * _GELU_A * (xc * xc))
+        return xc, v, dv, *_logistic_pair(v)
 
     def f(x):
-        _, _, _, s, _ = parts(x)
-        return jnp.where(x < -_CLIP, jnp.zeros_like(x), x * s)
+        # sigma(v) by lax.logistic, not `parts`: see `_logistic_pair` on sharing t.
+        return jnp.where(x < -_CLIP, jnp.zeros_like(x), x * lax.logistic(_gelu_v(x)[1]))
 
     def d1(x):
         xc, _, dv, s, ds = parts(x)
@@ -432,7 +440,8 @@ def silu() -> Activation:
     """
 
     def f(x):
-        return jnp.where(x < -_CLIP, jnp.zeros_like(x), x * _logistic_pair(_clip(x))[0])
+        # lax.logistic, not `_logistic_pair`: see there on sharing t with f'.
+        return jnp.where(x < -_CLIP, jnp.zeros_like(x), x * lax.logistic(_clip(x)))
 
     def d1(x):
         xc = _clip(x)
