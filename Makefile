@@ -26,7 +26,8 @@ report: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q
+	# two workers, one test file each at a time: compiling dominates, and it overlaps
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .

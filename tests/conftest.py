@@ -3,6 +3,12 @@
 import os
 
 os.environ.setdefault("ACTGRAD_PROGRESS", "0")
+# Commands under test cache compiled programs (analysis.experiments.compile_cache): in the
+# checkout, not in the user's ~/.cache, so a fresh clone starts cold and a rerun is warm.
+os.environ.setdefault(
+    "ACTGRAD_JAX_CACHE",
+    os.path.join(os.path.dirname(os.path.dirname(__file__)), ".pytest_jax_cache"),
+)
 
 import jax
 from hypothesis import settings
