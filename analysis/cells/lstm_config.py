@@ -70,7 +70,10 @@ class LSTMConfig:
         for slot in ("gate", "candidate", "output"):
             name = getattr(self, slot)
             if not isinstance(name, str):
-                raise TypeError(f"{owner}: {slot} must be a kernel name, got {name!r}")
+                raise ValueError(
+                    f"{owner}: unknown {slot} activation {name!r}; "
+                    f"valid names: {', '.join(kernels.names())}, or formula:EXPR"
+                )
             try:  # kernels.get also accepts and registers "formula:EXPR" names
                 kernels.get(name)
             except (TypeError, ValueError) as err:
