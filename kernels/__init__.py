@@ -9,7 +9,7 @@ Importing the submodules registers their kernels. ``get("formula:EXPR")`` builds
 activation of EXPR on first use, so every place that takes a kernel name takes a formula.
 """
 
-from kernels import piecewise, smooth  # noqa: F401  (registration side effect)
+from kernels import piecewise, smooth, smooth_relu  # noqa: F401  (registration side effect)
 from kernels._core import (
     Activation,
     Kink,
