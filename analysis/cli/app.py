@@ -92,6 +92,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = join_raw_values(sys.argv[1:] if argv is None else argv, mods)
     args = parser.parse_args(argv)
     try:
+        from analysis.experiments import pool
+
+        pool.default_processes()  # a malformed $ACTGRAD_PROCESSES is refused before any work
+    except ValueError as err:
+        print(f"actgrad {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    try:
         # One run per --out (a lock file; a killed run's lock is taken over) and a full
         # disk as one line: analysis._util.lock (issue 14).
         with output_lock(args):

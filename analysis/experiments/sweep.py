@@ -24,7 +24,7 @@ from analysis._util import io
 from analysis._util.constants import DEFAULT_COMPILE_WORKERS
 from analysis._util.errors import UsageError
 from analysis._util.progress import progress
-from analysis.experiments import hosts
+from analysis.experiments import hosts, pool
 from analysis.experiments.grid import (
     expand_grid,
     group_cells,
@@ -132,6 +132,21 @@ def _run_threaded(
             raise
 
 
+def _execute(todo, seeds, run_cell, workers, processes, finish, bar) -> None:
+    """The cells in worker processes, threads, or one after another (`run`'s rules)."""
+    if processes is None:
+        processes = pool.default_processes()
+    if pool.usable(run_cell, processes, len(todo)):
+        pool.run_cells(todo, seeds, run_cell, processes, finish, lambda: bar.update(1))
+    elif workers <= 1 or hosts.process_count() > 1 or len(todo) <= 1:
+        with hosts.peer_guard():
+            for key, config in todo.items():
+                finish(config, key, run_cell(config, seeds))
+                bar.update(1)
+    else:
+        _run_threaded(todo, seeds, run_cell, workers, finish, bar)
+
+
 def run(
     cells: Sequence[Mapping],
     seeds: Sequence[int],
@@ -139,6 +154,7 @@ def run(
     out_dir: str | os.PathLike,
     desc: str = "cells",
     workers: int = DEFAULT_COMPILE_WORKERS,
+    processes: int | None = None,
 ) -> list[dict]:
     """Run every cell not yet stored, appending each record; return all records in grid order.
 
@@ -151,6 +167,12 @@ def run(
     time. Records are appended as cells finish (file order may differ from grid order).
     Multi-process runs use one worker: every process must issue the same programs in order.
 
+    ``processes > 1`` (default: `pool.default_processes`, 2 on a machine with 2 or more
+    cores) runs cells in that many spawned worker processes instead (`pool`: on one core a
+    cell is compute-bound, so a second process nearly doubles the throughput) where that is
+    safe and possible: CPU backend, a single-process run, two or more cells left, and a
+    picklable ``run_cell``; otherwise the threads above.
+
     Args:
         cells: the grid's cells (configs), each a mapping of JSON-able fields.
         seeds: the seeds every cell runs with.
@@ -158,6 +180,7 @@ def run(
         out_dir: where ``results.jsonl`` lives.
         desc: the progress bar's label.
         workers: cells run at once (``DEFAULT_COMPILE_WORKERS`` by default).
+        processes: worker processes (None: `pool.default_processes`; 1: none).
     Returns:
         One record per cell (``store.ResultsStore.record``'s form), in grid order.
     """
@@ -177,13 +200,7 @@ def run(
             records[key] = store.record(config, seeds, result)
 
     with progress(total=n_unique, initial=len(records), desc=desc, unit="cell") as bar:
-        if workers <= 1 or hosts.process_count() > 1 or len(todo) <= 1:
-            with hosts.peer_guard():
-                for key, config in todo.items():
-                    finish(config, key, run_cell(config, seeds))
-                    bar.update(1)
-        else:
-            _run_threaded(todo, seeds, run_cell, workers, finish, bar)
+        _execute(todo, seeds, run_cell, workers, processes, finish, bar)
     return [records[k] for k in keys]
 
 

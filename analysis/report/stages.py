@@ -19,7 +19,15 @@ from analysis._util.constants import DEFAULT_COMPILE_WORKERS
 from analysis.report import variants
 from analysis.report.config import COST_KERNELS, ReportConfig
 
-__all__ = ["decay_cell", "run_costs", "run_decay", "run_training", "run_verify", "train_cell"]
+__all__ = [
+    "decay_cell",
+    "run_costs",
+    "run_decay",
+    "run_training",
+    "run_verify",
+    "train_cell",
+    "train_result",
+]
 
 
 def decay_cell(cfg: ReportConfig, variant: str, forget_bias: float) -> dict:
@@ -141,22 +149,33 @@ def run_decay(cfg: ReportConfig, out: Path) -> list[dict]:
     )
 
 
-def _train_round(cfg: ReportConfig, cells: list[dict], out: Path) -> list[dict]:
-    from analysis.experiments import sweep
+def train_result(cell: Mapping[str, Any], seeds: Sequence[int]) -> dict:
+    """One training cell's result without its config (the record holds it); a module-level
+    function, so that `sweep.run` can send it to a worker process.
+
+    Args:
+        cell: `train_cell`'s dict; seeds: the seeds to train together.
+
+    Returns:
+        `train.train`'s result less "config".
+    """
     from analysis.experiments.train import TrainConfig, train
 
-    def run_cell(cell: Mapping[str, Any], seeds: Sequence[int]) -> dict:
-        name = f"{cell['candidate']}/{cell['output']} T={cell['length']}"
-        result = train(TrainConfig(**cell), seeds, desc=name)
-        result.pop("config")
-        return result
+    name = f"{cell['candidate']}/{cell['output']} T={cell['length']}"
+    result = train(TrainConfig(**cell), seeds, desc=name)
+    result.pop("config")
+    return result
+
+
+def _train_round(cfg: ReportConfig, cells: list[dict], out: Path) -> list[dict]:
+    from analysis.experiments import sweep
 
     if not cells:
         return []
     return sweep.run(
         cells,
         list(range(cfg.train_seeds)),
-        run_cell,
+        train_result,
         out / "train",
         desc="training",
         workers=DEFAULT_COMPILE_WORKERS,
@@ -181,10 +200,12 @@ def run_training(cfg: ReportConfig, out: Path) -> list[dict]:
         sweep records, main length first, then ascending lengths.
     """
     main = list(dict.fromkeys((*cfg.train_variants, *cfg.length_variants)))
-    first = _train_round(cfg, [train_cell(cfg, v, cfg.train_length) for v in main], out)
     shorter = [t for t in sorted(cfg.train_lengths) if t < cfg.train_length]
-    cells = [train_cell(cfg, v, t) for t in shorter for v in cfg.length_variants]
-    records = first + _train_round(cfg, cells, out)
+    # The main length and the shorter ones in one round: more cells for the workers to share.
+    firsts = [train_cell(cfg, v, cfg.train_length) for v in main]
+    cells = firsts + [train_cell(cfg, v, t) for t in shorter for v in cfg.length_variants]
+    records = _train_round(cfg, cells, out)
+    first = records[: len(firsts)]
     alive = [_name(r) for r in first if _name(r) in cfg.length_variants and _any_solved(r)]
     for t in sorted(t for t in cfg.train_lengths if t > cfg.train_length):
         done = _train_round(cfg, [train_cell(cfg, v, t) for v in alive], out)

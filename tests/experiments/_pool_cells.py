@@ -1,0 +1,26 @@
+"""Module-level sweep cells for tests/experiments/test_pool.py (a worker process imports them)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+def pid_cell(cell, seeds):
+    """{"pid": the worker's pid, "twice": 2 x, "seeds": seeds}."""
+    return {"pid": os.getpid(), "twice": 2 * cell["x"], "seeds": list(seeds)}
+
+
+def failing_cell(cell, seeds):
+    """Like pid_cell, but cell x = 2 waits a second and raises ValueError."""
+    if cell["x"] == 2:
+        time.sleep(1.0)
+        raise ValueError("cell 2 is broken on purpose")
+    return pid_cell(cell, seeds)
+
+
+def dying_cell(cell, seeds):
+    """Like pid_cell, but cell x = 1 ends its process at once (as the OOM killer would)."""
+    if cell["x"] == 1:
+        os._exit(3)
+    return pid_cell(cell, seeds)
