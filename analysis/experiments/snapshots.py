@@ -1,15 +1,18 @@
 """Gradient flow during training: snapshots of the per-step gradient norms at chosen steps.
 
-At a snapshot the current LSTM of every seed is measured on one fixed held-out batch
+At a snapshot the current cell of every seed is measured on one fixed held-out batch
 (``cfg.snapshot_batch`` sequences drawn from key SNAPSHOT_KEY, the same for every seed,
 variant and step), with the probe loss of the decay analysis, L = 0.5 mean_b ||h_T||^2:
 
-* ``log_h`` (T,): ln ||dL/dh_t|| for every t (`gradients.per_step_grad_norms(...).log_h`,
-  one backward pass, finite at any T in any dtype), in time order;
+* ``log_h`` (T,): ln ||dL/dh_t|| for every t, in time order, one backward pass, finite at any
+  T in any dtype: the LSTM's fused `gradients.per_step_grad_norms(...).log_h`, any other
+  cell's `state_norms.state_grad_log_norms(cell.step, ...)["h"]`;
 * ``rate`` and ``half_life``: the least-squares slope of ln ||dL/dh_t|| per step going back
   (`gradients.fit_decay(log_norms=...)`) and ln 2 / -rate;
-* ``lyapunov_max``: the largest Lyapunov exponent of the (h, c) step map on that batch;
-* ``max_abs_c``: max_{t,b,j} |c_t| on that batch.
+* ``lyapunov_max``: the largest Lyapunov exponent of the step map of the whole carry ((h, c)
+  for the LSTM) on that batch (`gradients.lyapunov_spectrum`, `cell_stats.carry_lyapunov`);
+* ``max_abs_c``: max_{t,b,j} |c_t| on that batch; another cell: max |state| over every state
+  of its carry at every step (`train_cells.run_cell`).
 
 Snapshots are taken at chunk boundaries (the training loop runs ``eval_every`` steps per
 program call): `schedule` picks the boundaries nearest to ``cfg.snapshots`` evenly spaced
@@ -26,9 +29,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from analysis.experiments.train_cells import run_cell
 from analysis.experiments.train_config import TrainConfig
 from analysis.experiments.train_model import TrainState
-from analysis.flow import gradients
+from analysis.flow import cell_stats, gradients, state_norms
 
 __all__ = ["SNAPSHOT_KEY", "log10_norm", "measure", "schedule", "to_records"]
 
@@ -76,19 +80,22 @@ def measure(key: jax.Array, state: TrainState, cfg: TrainConfig) -> dict[str, ja
         {"step": int32 scalar, "log_h": (T,), "lyapunov_max": scalar, "max_abs_c": scalar}.
     """
     del key
-    lcfg = cfg.lstm_config(fused=False)  # per-step norms and jvp need the plain scan
-    params = state.params.lstm
-    xs = _batch(cfg)
-    # log_h never underflows (the backward pass renormalises and keeps the log-scale).
-    log_h = gradients.per_step_grad_norms(params, xs, lcfg).log_h
-    lyap = gradients.lyapunov_spectrum(params, xs, lcfg, k=1, key=jax.random.key(_LYAPUNOV_KEY))
-    tel = gradients.telemetry(params, xs, lcfg)
-    return {
-        "step": state.step,
-        "log_h": log_h,
-        "lyapunov_max": lyap[0],
-        "max_abs_c": jnp.max(tel["c_max"]),
-    }
+    params, xs = state.params.lstm, _batch(cfg)
+    lyap_key = jax.random.key(_LYAPUNOV_KEY)
+    if cfg.cell == "lstm":
+        lcfg = cfg.lstm_config(fused=False)  # jvp (Lyapunov) and the observer need the scan
+        # The fused norms (same values, hand-written backward) cost half the plain scan's.
+        # log_h never underflows (the backward pass renormalises and keeps the log-scale).
+        log_h = gradients.per_step_grad_norms(params, xs, cfg.lstm_config(fused=True)).log_h
+        lyap = gradients.lyapunov_spectrum(params, xs, lcfg, k=1, key=lyap_key)
+        max_c = jnp.max(gradients.telemetry(params, xs, lcfg)["c_max"])
+    else:
+        cell = cfg.recurrent_cell()
+        carry0 = cell.initial_carry(xs.shape[0])
+        log_h = state_norms.state_grad_log_norms(cell.step, params, xs, carry0, "last")["h"]
+        lyap = cell_stats.carry_lyapunov(cell.step, params, xs, carry0, k=1, key=lyap_key)
+        max_c = run_cell(params, xs, cell)[2]
+    return {"step": state.step, "log_h": log_h, "lyapunov_max": lyap[0], "max_abs_c": max_c}
 
 
 def _fit(log_h: np.ndarray) -> tuple[float, float]:

@@ -1,28 +1,55 @@
 """`TrainConfig`: every knob of one training run, validated on construction.
 
-A training run is one sweep cell: a task at a length, an LSTM variant, an optimizer and a
-budget. The config is frozen, hashable (it is a static argument of the jitted training
-programs) and JSON-able (`dataclasses.asdict` is a results-store line's ``config``).
+A training run is one sweep cell: a task at a length, a recurrent cell (the LSTM by default,
+or any cell of `analysis.cells`), an optimizer and a budget. The config is frozen, hashable
+(it is a static argument of the jitted training programs) and JSON-able: ``to_dict()`` is a
+results-store line's ``config`` and ``from_dict`` reads it back. For the LSTM that record is
+today's flat fields plus ``"cell": "lstm"``, so ``TrainConfig(**old_record)`` still loads a
+record written before cells existed. Another cell's record is the run's fields plus its
+`Cell.config()` (every slot and option, defaults included).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from analysis import cells
 from analysis.cells import lstm
 from analysis.experiments import tasks
 
-__all__ = ["OPTIMIZERS", "TrainConfig"]
+__all__ = ["LSTM_FIELDS", "OPTIMIZERS", "RUN_FIELDS", "TrainConfig"]
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 _POSITIVE = ("length", "steps", "batch", "hidden_size", "eval_every", "test_batch")
+# The LSTM's own fields; another cell takes its slots and options from ``options``.
+LSTM_FIELDS = ("gate", "candidate", "output", "forget_bias", "init", "fused")
+# Set by the run for every cell, never a cell option.
+_SHARED = ("input_size", "hidden_size", "dtype")
 
 
 def _positive(name: str, v: object, minimum: int = 1) -> None:
     if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
         kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"{name} must be {kind}, got {v!r}")
+
+
+def _pairs(options: Any) -> dict[str, Any]:
+    """``options`` as a dict: sorted pairs, a list of [name, value] (JSON) or a mapping."""
+    if isinstance(options, Mapping):
+        return dict(options)
+    try:
+        out = {str(k): v for k, v in options}
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"TrainConfig: options must be (name, value) pairs, got {options!r}"
+        ) from None
+    if len(out) != len(options):
+        raise ValueError(f"TrainConfig: an option is given twice in {options!r}")
+    return out
 
 
 @dataclass(frozen=True)
@@ -35,7 +62,11 @@ class TrainConfig:
     boundaries (0: none; `analysis.experiments.snapshots`), each on a fixed held-out batch of
     `snapshot_batch` sequences. `stop_when_solved` ends a run once every seed has solved the
     task or diverged. `fused`: the LSTM's hand-written backward (fast_lstm); False scans
-    `lstm.step`.
+    `lstm.step`. `cell` names the recurrent cell (`analysis.cells.names`, default "lstm");
+    for another cell the LSTM fields (`LSTM_FIELDS`) stay at their defaults and ``options``
+    holds its slots and options as sorted (name, value) pairs, completed with the cell's
+    defaults on construction (``cells.describe(cell)`` lists them; `from_dict` routes flat
+    fields there).
     """
 
     task: str = "adding"
@@ -58,6 +89,8 @@ class TrainConfig:
     fused: bool = True
     snapshots: int = 0
     snapshot_batch: int = 8
+    cell: str = "lstm"
+    options: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -78,10 +111,48 @@ class TrainConfig:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         self.task_spec()
-        self.lstm_config()
+        if self.cell == "lstm":
+            if self.options:
+                raise ValueError(
+                    f"TrainConfig: options {tuple(self.options)!r} are for other cells; "
+                    "the LSTM's slots and options are TrainConfig's own fields"
+                )
+            self.lstm_config()
+        else:
+            self._check_lstm_fields_unset()
+            # Canonical: every option of the cell, sorted, so equal cells are equal configs.
+            object.__setattr__(self, "options", self._canonical_options())
+
+    def _check_lstm_fields_unset(self) -> None:
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        for name in LSTM_FIELDS:
+            if getattr(self, name) != defaults[name]:
+                raise ValueError(
+                    f"TrainConfig: {name}={getattr(self, name)!r} is an LSTM field; cell "
+                    f"{self.cell!r} takes its slots and options from `options` "
+                    f"(TrainConfig.from_dict puts flat fields there)"
+                )
+
+    def _canonical_options(self) -> tuple[tuple[str, Any], ...]:
+        given = _pairs(self.options)
+        for name in (*_SHARED, "num_layers", "cell"):
+            if name in given:
+                where = "one layer is trained" if name == "num_layers" else f"TrainConfig.{name}"
+                raise ValueError(f"TrainConfig: {name} is not a cell option here ({where})")
+        found = self._cell(given).config()
+        return tuple(sorted((k, v) for k, v in found.items() if k not in ("cell", *_SHARED)))
+
+    def _cell(self, options: Mapping[str, Any]) -> cells.Cell:
+        return cells.get(
+            self.cell,
+            input_size=self.task_spec().input_size,
+            hidden_size=self.hidden_size,
+            dtype=self.dtype,
+            **options,
+        )
 
     def lstm_config(self, fused: bool | None = None) -> lstm.LSTMConfig:
-        """The LSTM cell of this run (input size from the task).
+        """The LSTM cell of this run (input size from the task); ValueError for another cell.
 
         Args:
             fused: override of ``self.fused`` (the flow snapshots need the plain scan).
@@ -89,6 +160,8 @@ class TrainConfig:
         Returns:
             lstm.LSTMConfig.
         """
+        if self.cell != "lstm":
+            raise ValueError(f"TrainConfig.lstm_config: the cell is {self.cell!r}, not lstm")
         return lstm.LSTMConfig(
             input_size=self.task_spec().input_size,
             hidden_size=self.hidden_size,
@@ -101,6 +174,19 @@ class TrainConfig:
             fused=self.fused if fused is None else fused,
         )
 
+    def recurrent_cell(self) -> cells.Cell:
+        """The run's cell behind the `analysis.cells` interface (input size from the task).
+
+        Returns:
+            for "lstm" the LSTM cell with this config's LSTM fields (``init`` is its
+            ``initializer``), else ``cells.get(cell, ..., **options)``; xs (B, T, I) ->
+            ys (B, T, hidden_size).
+        """
+        if self.cell == "lstm":
+            lstm_fields = {k: getattr(self, k) for k in LSTM_FIELDS if k != "init"}
+            return self._cell({**lstm_fields, "initializer": self.init})
+        return self._cell(dict(self.options))
+
     def task_spec(self) -> tasks.Task:
         """The task at this length and dtype (`tasks.get`).
 
@@ -108,3 +194,62 @@ class TrainConfig:
             tasks.Task.
         """
         return tasks.get(self.task, self.length, self.dtype)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run as one flat JSON-able record (what the sweep store keeps).
+
+        Returns:
+            the LSTM: ``{"cell": "lstm", every field but cell and options}``; another cell:
+            the run's fields (`RUN_FIELDS`) and its ``Cell.config()`` (cell, input_size,
+            hidden_size, dtype, every slot and option).
+        """
+        run = {k: getattr(self, k) for k in RUN_FIELDS}
+        if self.cell == "lstm":
+            flat = {k: getattr(self, k) for k in FIELDS if k not in ("cell", "options")}
+            return {"cell": "lstm", **flat}
+        return {**run, **self.recurrent_cell().config()}
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> TrainConfig:
+        """A config from a flat record: `to_dict`'s, an old LSTM record, or CLI fields.
+
+        For a non-LSTM cell every key that is not a run field (`RUN_FIELDS`) is a slot or an
+        option of the cell: ``init`` means its ``initializer``, an LSTM field such as
+        ``candidate`` or ``forget_bias`` goes to the cell if it has that slot or option;
+        ``input_size`` must be the task's. For the LSTM ``initializer`` means ``init``.
+
+        Args:
+            record: {field: value}; None values are left out (the field's default).
+
+        Returns:
+            TrainConfig (ValueError naming the bad key and what is valid).
+        """
+        record = {k: v for k, v in record.items() if v is not None}
+        name = record.pop("cell", "lstm")
+        options = _pairs(record.pop("options", ()))
+        input_size = record.pop("input_size", None)
+        if name == "lstm":
+            if "initializer" in record:
+                record["init"] = record.pop("initializer")
+            unknown = sorted(set(record) - set(FIELDS))
+            if unknown:
+                valid = ", ".join(f for f in FIELDS if f != "options")
+                raise ValueError(f"TrainConfig: unknown field(s) {unknown}; valid: {valid}")
+            cfg = cls(**record, options=tuple(sorted(options.items())))
+        else:
+            run = {k: record.pop(k) for k in RUN_FIELDS if k in record}
+            if "init" in record:
+                record["initializer"] = record.pop("init")
+            options.update(record)
+            cfg = cls(**run, cell=name, options=tuple(sorted(options.items())))
+        expected = cfg.task_spec().input_size
+        if input_size is not None and input_size != expected:
+            raise ValueError(
+                f"TrainConfig: input_size {input_size!r} is not task {cfg.task!r}'s {expected}"
+            )
+        return cfg
+
+
+FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
+# Every cell's run: all fields but the LSTM's own and the cell itself.
+RUN_FIELDS = tuple(f for f in FIELDS if f not in (*LSTM_FIELDS, "cell", "options"))

@@ -1,8 +1,10 @@
-"""The trained model and one optax step: LSTM + linear read-out, loss, update, masking.
+"""The trained model and one optax step: recurrent cell + linear read-out, loss, update, masking.
 
-Model: the LSTM of `analysis.cells.lstm` with a linear read-out, prediction ``h_T W + b``
-(B, K) for a "last" read-out task (adding), ``h_t W + b`` (B, T, K) for an "all" read-out
-task (copy). A seed's state freezes at its first non-finite loss (``diverged_at``) and once
+Model: the run's cell (the LSTM of `analysis.cells.lstm` by default, with its fused path; any
+other cell of `analysis.cells` through `train_cells.run_cell`) with a linear read-out,
+prediction ``h_T W + b`` (B, K) for a "last" read-out task (adding), ``h_t W + b`` (B, T, K)
+for an "all" read-out task (copy). The metric ``max_abs_c`` is max_t |c_t| for the LSTM and
+max |state| over every state of the carry at every step for another cell. A seed's state freezes at its first non-finite loss (``diverged_at``) and once
 ``cfg.steps`` updates are done, so a fixed-length chunk of steps never needs a new program.
 """
 
@@ -16,6 +18,7 @@ import optax
 from jax import Array
 
 from analysis.cells import lstm
+from analysis.experiments.train_cells import run_cell
 from analysis.experiments.train_config import TrainConfig
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "init_state",
     "loss_fn",
     "make_optimizer",
+    "run_cell",
     "run_lstm",
     "train_chunk",
     "train_step",
@@ -40,11 +44,20 @@ _MODEL_STREAM, _DATA_STREAM = 0, 1
 
 
 class Model(NamedTuple):
-    """LSTM parameters and the linear read-out w_out (H, K), b_out (K,)."""
+    """The cell's parameters and the linear read-out w_out (H, K), b_out (K,).
+
+    ``lstm`` holds the recurrent cell's params for every cell (the name is kept for existing
+    callers); `recurrent` is the same field under a cell-neutral name.
+    """
 
     lstm: Any
     w_out: Array
     b_out: Array
+
+    @property
+    def recurrent(self) -> Any:
+        """The recurrent cell's params (the ``lstm`` field), for any cell."""
+        return self.lstm
 
 
 class TrainState(NamedTuple):
@@ -57,7 +70,8 @@ class TrainState(NamedTuple):
 
 
 class StepMetrics(NamedTuple):
-    """One training step: loss, ||grad||_2 and ||update||_2 over all parameters, max_t |c_t|."""
+    """One training step: loss, ||grad||_2 and ||update||_2 over all parameters, max_t |c_t|
+    (another cell than the LSTM: max |state| over its whole carry at every step)."""
 
     loss: Array
     grad_norm: Array
@@ -100,7 +114,8 @@ def make_optimizer(name: str, lr: float, clip: float | None = None) -> optax.Gra
 
 
 def init_model(key: Array, cfg: TrainConfig) -> Model:
-    """LSTM via lstm.init; read-out W ~ N(0, 1/H) of shape (H, K), b = 0 (K,).
+    """The cell via lstm.init (another cell: its ``init``); read-out W ~ N(0, 1/H) of shape
+    (H, K), b = 0 (K,).
 
     Args:
         key: a PRNG key.
@@ -113,9 +128,11 @@ def init_model(key: Array, cfg: TrainConfig) -> Model:
     k_lstm, k_out = jax.random.split(key)
     w_out = jax.random.normal(k_out, (cfg.hidden_size, task.output_size), cfg.dtype)
     w_out = w_out / jnp.sqrt(jnp.asarray(cfg.hidden_size, cfg.dtype))
-    return Model(
-        lstm.init(k_lstm, cfg.lstm_config()), w_out, jnp.zeros(task.output_size, cfg.dtype)
-    )
+    if cfg.cell == "lstm":
+        params = lstm.init(k_lstm, cfg.lstm_config())
+    else:
+        params = cfg.recurrent_cell().init(k_lstm)
+    return Model(params, w_out, jnp.zeros(task.output_size, cfg.dtype))
 
 
 def run_lstm(
@@ -149,19 +166,24 @@ def run_lstm(
 
 
 def forward(params: Model, x: Array, cfg: TrainConfig, **kw: Any) -> tuple[Array, Array]:
-    """Prediction and max_t |c_t|.
+    """Prediction and max_t |c_t| (another cell: max |state|, `run_cell`).
 
     Args:
         params: Model.
         x: inputs (B, T, I).
         cfg: the run.
-        **kw: passed to `run_lstm` (checkpoint_every).
+        **kw: passed to `run_lstm` (checkpoint_every); the LSTM only.
 
     Returns:
         (prediction (B, K) or (B, T, K), max |c| scalar).
     """
     task = cfg.task_spec()
-    hs, h_last, max_c = run_lstm(params.lstm, x, cfg.lstm_config(), **kw)
+    if cfg.cell == "lstm":
+        hs, h_last, max_c = run_lstm(params.lstm, x, cfg.lstm_config(), **kw)
+    elif kw:
+        raise ValueError(f"forward: {sorted(kw)} are options of the LSTM's fused path only")
+    else:
+        hs, h_last, max_c = run_cell(params.lstm, x, cfg.recurrent_cell())
     h = h_last if task.readout == "last" else hs
     return h @ params.w_out + params.b_out, max_c
 

@@ -2,14 +2,16 @@
 
 Runs, in order: kernel verification, the gradient-decay sweep over the LSTM variants in
 `analysis.report.variants` at several forget biases, training on the adding problem across
-sequence lengths with gradient-flow snapshots, kernel timings, the seed-claims audit and the
+sequence lengths with gradient-flow snapshots, "Why gating?" (`gating`: the tanh -> ReLU
+swap in other cell designs, decay and training), kernel timings, the seed-claims audit and the
 figures; then writes ``report.json`` (every number), ``report.md``, ``index.html`` and each
 figure as PNG and SVG. Decay and training cells go through `analysis.experiments.sweep`, so
 a rerun into the same directory resumes.
 
 Modules: `config` (presets), `stages` (measuring), `rows` (numbers with intervals),
 `classify` (the one gradient-flow vocabulary), `answer` (prose), `figures`, `page` and
-`page_audit` (the page), `render` (Markdown and HTML).
+`page_audit` (the page), `render` (Markdown and HTML); "Why gating?": `gating` (its cells
+and stage), `gating_rows`, `gating_page`, `gating_plots`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from analysis._util.progress import progress
 from analysis.report import claims, stages
 from analysis.report import rows as R
 from analysis.report.config import PRESETS, STAGES, ReportConfig, preset
+from analysis.report.gating import run_gating
+from analysis.report.gating_rows import gating_rows
 
 __all__ = ["PRESETS", "STAGES", "ReportConfig", "build", "preset", "training_cost"]
 
@@ -70,11 +74,13 @@ def _measure(cfg: ReportConfig, out: Path, stage: Callable[[str, Callable[[], T]
     train_records = stage(
         "train", lambda: stages.run_training(cfg, out) if cfg.train_variants else []
     )
+    gating = stage("gating", lambda: run_gating(cfg, out, decay_records, train_records))
     costs = stage("costs", lambda: stages.run_costs(cfg))
     return {
         "verify": verify_rows,
         "decay_records": decay_records,
         "train_records": train_records,
+        "gating": gating,
         "costs": costs,
     }
 
@@ -88,6 +94,10 @@ def _summarise(cfg: ReportConfig, m: dict, meta: Mapping) -> dict:
         "training": trows,
         "lengths": R.length_rows(trows, cfg.length_variants, sorted(cfg.train_lengths)),
         "flow": R.flow_rows(m["train_records"]),
+        "gating": {
+            "rows": gating_rows(cfg, m["gating"]),
+            "reused": m["gating"]["reused"],
+        },
         "costs": m["costs"],
         "cost": training_cost(m["train_records"]),
     }
@@ -143,6 +153,7 @@ def build(cfg: ReportConfig, out: str | Path) -> dict:
 
         m = _measure(cfg, out, stage)
         data = _summarise(cfg, m, meta)
+        data["gating"]["seconds"] = timings["gating"]
         evidence = claims.Evidence(
             decay=data["decay"],
             training=[r for r in data["training"] if r["T"] == cfg.train_length],
@@ -150,8 +161,10 @@ def build(cfg: ReportConfig, out: str | Path) -> dict:
             device=meta["device"],
         )
         data["claims"] = stage("claims", lambda: claims.audit(evidence))
+        gating_figure = (data["gating"]["rows"], m["gating"]["decay"])
         data["figures"] = stage(
-            "figures", lambda: write_figures(cfg, out, m["decay_records"], m["train_records"])
+            "figures",
+            lambda: write_figures(cfg, out, m["decay_records"], m["train_records"], gating_figure),
         )
         bar.set_description("report: write")
         timings["total"] = time.perf_counter() - t_all

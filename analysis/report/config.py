@@ -13,7 +13,7 @@ from analysis.report import variants
 
 __all__ = ["COST_KERNELS", "PRESETS", "STAGES", "ReportConfig", "preset"]
 
-STAGES = ("verify", "decay", "train", "costs", "claims", "figures", "write")
+STAGES = ("verify", "decay", "train", "gating", "costs", "claims", "figures", "write")
 COST_KERNELS = ("tanh", "hard_tanh", "sigmoid", "relu", "leaky_relu")
 _ALL = tuple(v.name for v in variants.VARIANTS)
 # What the seed question asks about: tanh, ReLU in either slot or both, sigmoid as candidate.
@@ -31,6 +31,10 @@ class ReportConfig:
     T is not tried at 2T). ``train_snapshots`` gradient-flow snapshots per run; the held-out
     test batch has ``train_test_batch`` sequences (the standard error of a test MSE near the
     0.01 criterion is then about 10% of it).
+    "Why gating?" (`analysis.report.gating`): each of ``gating_designs`` with each of
+    ``gating_activations`` in its candidate slot, decay at T = ``gating_decay_length`` (the
+    decay stage's sizes and seeds) and training at T = ``gating_length`` (the training
+    stage's budget and seeds); LSTM cells equal to the other stages' are reused, not rerun.
     """
 
     preset: str = "default"
@@ -54,6 +58,10 @@ class ReportConfig:
     train_eval_every: int = 60
     train_test_batch: int = 256
     train_snapshots: int = 20
+    gating_designs: tuple[str, ...] = ("rnn", "irnn", "gru", "lstm", "slstm")
+    gating_activations: tuple[str, ...] = ("tanh", "relu")
+    gating_length: int = 50
+    gating_decay_length: int = 2000
     cost_n: int = 2_000_000
     cost_repeats: int = 15
     verify_points: int = 20_000
@@ -82,6 +90,9 @@ PRESETS: dict[str, ReportConfig] = {
         train_eval_every=10,
         train_test_batch=32,
         train_snapshots=4,
+        gating_designs=("irnn", "lstm"),
+        gating_length=12,
+        gating_decay_length=60,
         cost_n=50_000,
         cost_repeats=3,
         verify_points=1_000,
@@ -101,6 +112,11 @@ PRESETS: dict[str, ReportConfig] = {
         train_seeds=4,
         train_eval_every=30,
         train_snapshots=10,
+        # the two designs that answer "ReLU with an identity init, or gates?"; each further
+        # design adds two decay and two training programs to compile (about 60 s here)
+        gating_designs=("irnn", "lstm"),
+        gating_length=25,
+        gating_decay_length=500,
         cost_n=500_000,
         cost_repeats=7,
         verify_points=5_000,
@@ -123,6 +139,8 @@ PRESETS: dict[str, ReportConfig] = {
         train_lr=1e-2,
         train_seeds=16,
         train_eval_every=150,
+        gating_designs=("rnn", "irnn", "gru", "lstm", "lstm-noout", "slstm"),
+        gating_decay_length=10_000,
         verify_points=100_000,
     ),
 }

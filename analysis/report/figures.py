@@ -98,19 +98,26 @@ def _training(cfg: ReportConfig, out: Path, records: Sequence[Mapping], figs: Fi
 
 
 def write_figures(
-    cfg: ReportConfig, out: Path, decay_records: Sequence[Mapping], train_records: Sequence[Mapping]
+    cfg: ReportConfig,
+    out: Path,
+    decay_records: Sequence[Mapping],
+    train_records: Sequence[Mapping],
+    gating: tuple[Sequence[Mapping], Sequence[Mapping]] = ((), ()),
 ) -> Figs:
     """Write every figure into `out`.
 
     Args:
         cfg: the report; out: the folder; decay_records, train_records: sweep records.
+        gating: ("Why gating?" rows, their decay records), aligned.
 
     Returns:
-        {"gallery", "decay", "telemetry", "training", "flow"}: lists of (stem, caption).
+        {"gallery", "decay", "telemetry", "training", "flow", "gating"}: lists of
+        (stem, caption).
     """
-    from analysis.report import gallery
+    from analysis.report import gallery, gating_plots
 
     figs: Figs = {"gallery": [], "decay": [], "telemetry": [], "training": [], "flow": []}
+    figs["gating"] = gating_plots.write_gating_figure(cfg, out, *gating)
     for name in cfg.gallery_kernels or gallery.gallery_order():
         gallery.plot_kernel(name, out)
         figs["gallery"].append(

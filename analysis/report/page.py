@@ -12,7 +12,7 @@ from typing import Any
 
 from analysis._util import stats
 from analysis.flow import classify
-from analysis.report import answer
+from analysis.report import answer, gating_page
 from analysis.report import rows as R
 from analysis.report.config import ReportConfig
 
@@ -218,7 +218,7 @@ def assemble(cfg: ReportConfig, meta: Mapping[str, Any], data: Mapping[str, Any]
 
     Args:
         cfg: the report; meta: `run_metadata()` (device, versions, compile_cache).
-        data: {"verify", "decay", "training", "lengths", "flow", "costs", "claims",
+        data: {"verify", "decay", "training", "lengths", "flow", "gating", "costs", "claims",
             "figures", "timings", "cost"} as `build.build` collects them.
 
     Returns:
@@ -236,6 +236,7 @@ def assemble(cfg: ReportConfig, meta: Mapping[str, Any], data: Mapping[str, Any]
             cfg, t, lr, {"training": [x for x in figs["training"] if x[0] != "lengths"]}
         ),
         _flow_section(cfg, f, figs),
+        gating_page.gating_section(cfg, data["gating"], figs["gating"]),
         _figures_section(figs),
         A.claims_section(data["claims"], meta["device"]),
         A.cost_section(data["costs"], meta["device"]),

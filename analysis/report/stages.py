@@ -9,7 +9,6 @@ the previous one (if no seed solves T, none is expected to solve 2T; the page sa
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -60,26 +59,24 @@ def train_cell(cfg: ReportConfig, variant: str, length: int) -> dict:
         cfg: the report; variant: a `variants` name; length: T.
 
     Returns:
-        `dataclasses.asdict(TrainConfig(...))`.
+        `TrainConfig(...).to_dict()`.
     """
     from analysis.experiments.train import TrainConfig
 
-    return dataclasses.asdict(
-        TrainConfig(
-            task="adding",
-            length=int(length),
-            steps=cfg.train_steps,
-            batch=cfg.train_batch,
-            hidden_size=cfg.train_hidden,
-            lr=cfg.train_lr,
-            forget_bias=cfg.train_forget_bias,
-            eval_every=cfg.train_eval_every,
-            test_batch=cfg.train_test_batch,
-            stop_when_solved=True,
-            snapshots=cfg.train_snapshots,
-            **variants.slots(variants.get(variant)),
-        )
-    )
+    return TrainConfig(
+        task="adding",
+        length=int(length),
+        steps=cfg.train_steps,
+        batch=cfg.train_batch,
+        hidden_size=cfg.train_hidden,
+        lr=cfg.train_lr,
+        forget_bias=cfg.train_forget_bias,
+        eval_every=cfg.train_eval_every,
+        test_batch=cfg.train_test_batch,
+        stop_when_solved=True,
+        snapshots=cfg.train_snapshots,
+        **variants.slots(variants.get(variant)),
+    ).to_dict()
 
 
 def run_verify(cfg: ReportConfig) -> list[dict]:
@@ -161,8 +158,8 @@ def train_result(cell: Mapping[str, Any], seeds: Sequence[int]) -> dict:
     """
     from analysis.experiments.train import TrainConfig, train
 
-    name = f"{cell['candidate']}/{cell['output']} T={cell['length']}"
-    result = train(TrainConfig(**cell), seeds, desc=name)
+    run = TrainConfig.from_dict(cell)
+    result = train(run, seeds, desc=f"{_label(cell)} T={run.length}")
     result.pop("config")
     return result
 
@@ -186,8 +183,15 @@ def _any_solved(record: Mapping) -> bool:
     return any(s["solved_step"] is not None for s in record["result"]["per_seed"])
 
 
+def _label(config: Mapping) -> str:
+    """ "candidate/output" for an LSTM (a `variants` name), "cell: candidate" otherwise."""
+    if config.get("cell", "lstm") == "lstm":
+        return f"{config['candidate']}/{config['output']}"
+    return f"{config['cell']}: {config.get('candidate', '')}"
+
+
 def _name(record: Mapping) -> str:
-    return f"{record['config']['candidate']}/{record['config']['output']}"
+    return _label(record["config"])
 
 
 def run_training(cfg: ReportConfig, out: Path) -> list[dict]:

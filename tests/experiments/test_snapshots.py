@@ -93,3 +93,36 @@ def test_snapshot_cost_is_one_compile_and_is_timed_apart(run):
     assert sum("mapped" in (c or "") for c in compiles) <= 4  # init, evaluate, chunk, snapshot
     assert result["snapshot_first_s"] > 0 and result["snapshot_s"] >= 0
     assert result["snapshot_first_s"] + result["snapshot_s"] < result["wall_s"]
+
+
+def test_threads_take_turns_so_a_snapshot_follows_its_own_chunk(monkeypatch):
+    # Variants train in threads (sweep.run workers); the device runs one program at a time.
+    # A snapshot timed right after its chunk must not wait for another thread's chunk.
+    import threading
+
+    calls, real = [], train.sweep.map_batch
+
+    def recording(fn, *args):
+        out = real(fn, *args)
+        name = getattr(getattr(fn, "func", fn), "__name__", "?")
+        calls.append((threading.current_thread().name, name))
+        return out
+
+    monkeypatch.setattr(train.sweep, "map_batch", recording)
+    threads = [threading.Thread(target=train.train, args=(CFG, [s]), name=f"t{s}") for s in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # a thread's calls before its second chunk run outside the turns (the first compiles)
+    second = {
+        w: [i for i, c in enumerate(calls) if c == (w, "train_chunk")][1] for w in "t0 t1".split()
+    }
+    free = {i for i, (w, _) in enumerate(calls) if i < second[w]}
+    for who in ("t0", "t1"):
+        mine = [i for i, c in enumerate(calls) if c[0] == who]
+        chunks = [i for i in mine if calls[i][1] == "train_chunk"]
+        assert len(chunks) == 4 and sum(calls[i][1] == "measure" for i in mine) >= 5
+        for i in chunks[1:]:  # every chunk of CFG is followed by a snapshot
+            j = next(k for k in mine if k > i)
+            assert calls[j] == (who, "measure") and set(range(i + 1, j)) <= free, calls

@@ -137,6 +137,34 @@ def test_report_reads_seeds_intervals_lengths_and_flow_snapshots(quick_report):
     assert data["flow"] and all(len(r["steps"]) == len(r["half_life"]) for r in data["flow"])
 
 
+def test_why_gating_section_shows_every_design_and_reuses_the_lstm_cells(quick_report):
+    data = json.loads((quick_report / "report.json").read_text())
+    cfg, gating = data["config"], data["gating"]
+    page = (quick_report / "index.html").read_text()
+    pairs = [(d, a) for d in cfg["gating_designs"] for a in cfg["gating_activations"]]
+    assert [(r["design"], r["activation"]) for r in gating["rows"]] == pairs
+    assert "Why gating?" in page and 'src="gating_decay.png"' in page
+    for r in gating["rows"]:
+        assert r["flow"] in ("vanishing", "stable", "growing", "exploding")
+        est, lo, hi = (float(v) for v in r["half_life_ci"])
+        assert lo <= est <= hi and r["decay_seeds"] == cfg["decay_seeds"]
+        assert r["T_decay"] == cfg["gating_decay_length"] and r["T"] == cfg["gating_length"]
+        assert r["n"] == cfg["train_seeds"]
+        _, lo, hi = r["solve_rate_ci"]
+        assert f"{r['solved']}/{r['n']} [{lo:.2f}, {hi:.2f}]" in page
+        assert f"{r['rate']:+.4f}" in page
+    # tiny: the LSTM tanh/tanh cell at T = 12 is the decay and training stages' own
+    assert gating["reused"] == {"decay": 1, "train": 1}
+    stored = (quick_report / "gating_train" / "results.jsonl").read_text().splitlines()
+    configs = [json.loads(x)["config"] for x in stored]
+    assert len(configs) == len(pairs) - 1
+    assert not any(
+        c.get("cell", "lstm") == "lstm" and (c["candidate"], c["output"]) == ("tanh", "tanh")
+        for c in configs
+    )
+    assert data["timings_s"]["gating"] > 0 and "stage took" in page
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
 def test_page_renders_in_headless_chromium_with_no_failed_resource(quick_report, tmp_path):
     # A copy of the page with a probe that lists every image that failed to load.

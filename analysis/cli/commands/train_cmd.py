@@ -1,52 +1,36 @@
-"""`actgrad train`: optax training of an LSTM variant on a long-range task (or a sweep of them).
+"""`actgrad train`: optax training of a recurrent cell on a long-range task (or a sweep of them).
 
-Writes OUT/results.jsonl (one line per finished variant; a rerun resumes), OUT/train.json
-(config, versions, device, per-step metrics per seed, final_test_loss, solved_step,
-diverged_at, flow_snapshots, wall time), OUT/train.png|svg (test loss, task baseline, band over seeds) and
+The cell is the LSTM by default, or any cell of `analysis.cells` (``--cell gru``, options by
+``--option NAME=VALUE``; ``--init`` is its initializer, ``--gate/--candidate/--output/
+--forget-bias`` its slots and options where it has them, and only when given:
+`train_fields`). ``--compare cell=lstm,gru,rnn`` compares cells. Writes OUT/results.jsonl (one
+line per finished variant, its config `TrainConfig.to_dict()`: the cell and all its options;
+a rerun resumes), OUT/train.json (config, versions, device, per-step metrics per seed,
+final_test_loss, solved_step, diverged_at, flow_snapshots, wall time), OUT/train.png|svg (test loss, task baseline, band over seeds) and
 OUT/grad_norm.png|svg. A diverging run is a result: one line on stderr, exit 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from typing import Any
 
-HELP = "train an LSTM variant on the adding or copy task with optax"
+from analysis.cli.commands.train_fields import (
+    ALIASES,
+    COMPARE_FIELDS,
+    add_cell_arguments,
+    base_record,
+    clip_value,
+    label,
+)
 
-__all__ = ["COMPARE_FIELDS", "DEFAULT_OUT", "HELP", "add_arguments", "run"]
+HELP = "train an LSTM variant (or any cell: --cell gru) on the adding or copy task with optax"
+
+__all__ = ["COMPARE_FIELDS", "DEFAULT_OUT", "HELP", "add_arguments", "run", "train_variant"]
 
 DEFAULT_OUT = "results/train"
-
-
-def _clip(text: str) -> float | None:
-    if text.strip().lower() in ("none", "off", "0"):
-        return None
-    return float(text)
-
-
-def _str(text: str) -> str:
-    return text.strip()
-
-
-# --compare FIELD -> converter of one value; fields are TrainConfig's.
-COMPARE_FIELDS = {
-    "task": _str,
-    "length": int,
-    "steps": int,
-    "batch": int,
-    "hidden_size": int,
-    "gate": _str,
-    "candidate": _str,
-    "output": _str,
-    "forget_bias": float,
-    "init": _str,
-    "lr": float,
-    "clip": _clip,
-    "optimizer": _str,
-    "snapshots": int,
-}
-ALIASES = {"hidden": "hidden_size"}  # --compare hidden=... as spelled by the --hidden flag
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -67,15 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="hidden units H (default 64)",
     )
-    p.add_argument("--gate", default="sigmoid", help="gate activation (i, f, o)")
-    p.add_argument("--candidate", default="tanh", help="candidate activation (g)")
-    p.add_argument("--output", default="tanh", help="output activation, applied to c_t")
-    p.add_argument("--forget-bias", type=float, default=1.0, help="added to b_f at init")
-    p.add_argument("--init", default="orthogonal", help="orthogonal | uniform | chrono")
+    add_cell_arguments(p)
     p.add_argument("--lr", type=float, default=None, help="learning rate (default 0.01)")
     p.add_argument(
         "--clip",
-        type=_clip,
+        type=clip_value,
         default=None,
         help="clip_by_global_norm threshold; none, off or 0: no clipping (default)",
     )
@@ -100,49 +80,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FIELD=A,B",
-        help=f"sweep a field (repeatable); fields: {', '.join(COMPARE_FIELDS)}",
+        help=f"sweep a field (repeatable); fields: {', '.join(COMPARE_FIELDS)}, cell, and "
+        "any slot or option of a cell",
     )
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
-
-
-def _base_config(args: argparse.Namespace) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    from analysis.experiments.train import TrainConfig
-
-    base = asdict(TrainConfig())
-    given = {
-        "task": args.task,
-        "length": args.length,
-        "steps": args.steps,
-        "batch": args.batch,
-        "hidden_size": args.hidden_size,
-        "gate": args.gate,
-        "candidate": args.candidate,
-        "output": args.output,
-        "forget_bias": args.forget_bias,
-        "init": args.init,
-        "lr": args.lr,
-        "clip": args.clip,
-        "optimizer": args.optimizer,
-        "eval_every": args.eval_every,
-        "test_batch": args.test_batch,
-        "stop_when_solved": args.stop_when_solved,
-        "snapshots": args.snapshots,
-    }
-    base.update({k: v for k, v in given.items() if v is not None})
-    return base
 
 
 def _normalise(spec: str) -> str:
     name, sep, rest = spec.partition("=")
     name = name.strip().replace("-", "_")
     return f"{ALIASES.get(name, name)}{sep}{rest}"
-
-
-def _label(cell: dict[str, Any], compared: list[str]) -> str:
-    fields = compared or ["candidate", "output"]
-    return ", ".join(f"{f}={cell[f]}" for f in fields)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,15 +105,16 @@ def run(args: argparse.Namespace) -> int:
     from analysis._util.io import ensure_writable_dir
 
     with as_usage_error():
+        from analysis.cli.commands.train_fields import compare_fields
         from analysis.experiments import sweep
         from analysis.experiments.train import TrainConfig
 
         if args.seeds < 1:
             raise UsageError(f"--seeds must be a positive integer, got {args.seeds}")
-        compare = sweep.parse_compare([_normalise(s) for s in args.compare], COMPARE_FIELDS)
-        cells = sweep.expand_grid(_base_config(args), compare)
-        for cell in cells:
-            TrainConfig(**cell)
+        compare = sweep.parse_compare([_normalise(s) for s in args.compare], compare_fields())
+        grid = sweep.expand_grid(base_record(args, TrainConfig()), compare)
+        # Each run's canonical record: what results.jsonl keys and train.json shows.
+        cells = [TrainConfig.from_dict(cell).to_dict() for cell in grid]
         out = ensure_writable_dir(args.out)
         sweep.initialize_distributed()
     from analysis.experiments import compile_cache
@@ -177,34 +125,46 @@ def run(args: argparse.Namespace) -> int:
     return _work(cells, seeds, compared, out)
 
 
+def train_variant(cell: dict, seeds: list[int], compared: tuple[str, ...] = ()) -> dict:
+    """Train one variant (a sweep cell) and say on stderr where a seed's loss went non-finite.
+
+    Args:
+        cell: a `TrainConfig.to_dict()` record; seeds: trained together; compared: the
+            ``--compare`` fields (for the label).
+
+    Returns:
+        `train.train`'s result without "config".
+    """
+    from analysis.experiments.train import TrainConfig, train
+
+    name = label(cell, list(compared))
+    result = train(TrainConfig.from_dict(cell), seeds, desc=name)
+    result.pop("config")
+    where = [
+        f"step {s['diverged_at']} (seed {s['seed']})"
+        for s in result["per_seed"]
+        if s["diverged_at"] is not None
+    ]
+    if where:
+        print(
+            f"actgrad train: {name}: non-finite loss, training stopped at "
+            f"{', '.join(where)}; metrics up to it are kept",
+            file=sys.stderr,
+        )
+    return result
+
+
 def _work(cells: list[dict], seeds: list[int], compared: list[str], out: Any) -> int:
     import time
 
     from analysis._util import io
     from analysis._util.constants import DEFAULT_COMPILE_WORKERS
     from analysis.experiments import sweep
-    from analysis.experiments.train import TrainConfig, train
     from analysis.report import train_plots
 
-    def run_cell(cell: dict, cell_seeds: list[int]) -> dict:
-        label = _label(cell, compared)
-        result = train(TrainConfig(**cell), cell_seeds, desc=label)
-        result.pop("config")
-        where = [
-            f"step {s['diverged_at']} (seed {s['seed']})"
-            for s in result["per_seed"]
-            if s["diverged_at"] is not None
-        ]
-        if where:
-            print(
-                f"actgrad train: {label}: non-finite loss, training stopped at "
-                f"{', '.join(where)}; metrics up to it are kept",
-                file=sys.stderr,
-            )
-        return result
-
     t0 = time.perf_counter()
-    # The next variant compiles while this one trains.
+    # A module-level function: on CPU, variants train in two worker processes (sweep.run).
+    run_cell = functools.partial(train_variant, compared=tuple(compared))
     records = sweep.run(
         cells, seeds, run_cell, out, desc="variants", workers=DEFAULT_COMPILE_WORKERS
     )
@@ -213,7 +173,7 @@ def _work(cells: list[dict], seeds: list[int], compared: list[str], out: Any) ->
     if jax.process_index() != 0:
         return 0  # process 0 writes the summary and the figures
     variants = [
-        {"label": _label(r["config"], compared), "config": r["config"], **r["result"]}
+        {"label": label(r["config"], compared), "config": r["config"], **r["result"]}
         for r in records
     ]
     meta = io.run_metadata()

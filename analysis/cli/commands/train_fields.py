@@ -1,0 +1,181 @@
+"""`actgrad train`'s cells from its flags: the flat record of each run and its --compare fields.
+
+Only flags the user gave reach a non-LSTM cell: the LSTM's defaults (gate sigmoid, candidate
+and output tanh, forget bias 1, init orthogonal) are `TrainConfig`'s own and are never forced
+onto a GRU or an RNN, so ``--cell gru`` alone is valid and ``--cell gru --output relu`` is a
+usage error naming the GRU's slots (`TrainConfig.from_dict` routes the fields).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "ALIASES",
+    "COMPARE_FIELDS",
+    "add_cell_arguments",
+    "base_record",
+    "clip_value",
+    "compare_fields",
+    "label",
+    "options",
+]
+
+
+def clip_value(text: str) -> float | None:
+    """``--clip`` text -> threshold: none, off or 0 mean no clipping (None).
+
+    Args:
+        text: the flag's value.
+
+    Returns:
+        None or float(text) (ValueError for other text).
+    """
+    if text.strip().lower() in ("none", "off", "0"):
+        return None
+    return float(text)
+
+
+def _str(text: str) -> str:
+    return text.strip()
+
+
+# --compare FIELD -> converter of one value: TrainConfig's fields. `compare_fields` adds
+# ``cell`` and every slot and option of every cell.
+COMPARE_FIELDS: dict[str, Callable[[str], Any]] = {
+    "task": _str,
+    "length": int,
+    "steps": int,
+    "batch": int,
+    "hidden_size": int,
+    "gate": _str,
+    "candidate": _str,
+    "output": _str,
+    "forget_bias": float,
+    "init": _str,
+    "lr": float,
+    "clip": clip_value,
+    "optimizer": _str,
+    "snapshots": int,
+}
+ALIASES = {"hidden": "hidden_size"}  # --compare hidden=... as spelled by the --hidden flag
+# flag dest -> record field, for the flags every cell shares and the LSTM's own
+_RUN_FLAGS = ("task", "length", "steps", "batch", "hidden_size", "lr", "clip", "optimizer")
+_RUN_FLAGS += ("eval_every", "test_batch", "stop_when_solved", "snapshots")
+_CELL_FLAGS = ("gate", "candidate", "output", "forget_bias", "init")
+
+
+def add_cell_arguments(p: argparse.ArgumentParser) -> None:
+    """The cell flags: --cell, --option, and the slots and options every LSTM run has.
+
+    They default to None (not given), so that a non-LSTM cell receives only what the user set.
+
+    Args:
+        p: the subcommand's parser.
+    """
+    p.add_argument("--cell", default="lstm", help="recurrent cell (default lstm; see `list`)")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a slot or option of the cell, e.g. scale=0.5 for rnn (repeatable)",
+    )
+    p.add_argument("--gate", default=None, help="gate activation (LSTM i, f, o; default sigmoid)")
+    p.add_argument("--candidate", default=None, help="candidate activation (default tanh)")
+    p.add_argument("--output", default=None, help="LSTM output activation on c_t (default tanh)")
+    p.add_argument(
+        "--forget-bias", type=float, default=None, help="added to b_f at init (default 1)"
+    )
+    p.add_argument(
+        "--init", default=None, help="orthogonal (default) | uniform | chrono; rnn: identity"
+    )
+
+
+def compare_fields() -> dict[str, Callable[[str], Any]]:
+    """Every ``--compare`` field: `COMPARE_FIELDS`, ``cell``, and each cell's slots and options.
+
+    Returns:
+        field -> converter of one value's text (ValueError naming why a value is bad).
+    """
+    from analysis import cells
+    from analysis.experiments.decay_config import literal
+
+    def cell_name(text: str) -> str:
+        if text.strip() not in cells.names():
+            raise ValueError(f"valid cells: {', '.join(cells.names())}")
+        return text.strip()
+
+    fields: dict[str, Callable[[str], Any]] = {}
+    for name in cells.names():
+        described = cells.describe(name)
+        fields.update(dict.fromkeys(described["slots"], _str))
+        fields.update(dict.fromkeys(described["options"], literal))
+    del fields["dtype"]  # a run's dtype is TrainConfig's own, not a --compare field here
+    fields.update(COMPARE_FIELDS)
+    fields["cell"] = cell_name
+    return fields
+
+
+def options(specs: list[str]) -> dict[str, Any]:
+    """``--option scale=0.5`` -> {"scale": 0.5}; UsageError on a malformed one or a run field.
+
+    Args:
+        specs: NAME=VALUE strings.
+
+    Returns:
+        name -> typed value (`decay_config.literal`).
+    """
+    from analysis._util.errors import UsageError
+    from analysis.experiments.decay_config import literal
+    from analysis.experiments.train_config import RUN_FIELDS
+
+    out = {}
+    for spec in specs:
+        name, sep, value = (s.strip() for s in spec.partition("="))
+        if not sep or not name:
+            raise UsageError(f"--option expects NAME=VALUE, got {spec!r}")
+        if name in RUN_FIELDS:
+            flag = name.replace("_", "-")
+            raise UsageError(f"--option {name}: a training field, not a cell option; use --{flag}")
+        out[name] = literal(value)
+    return out
+
+
+def base_record(args: argparse.Namespace, defaults: Any) -> dict[str, Any]:
+    """The flat record of the run the flags describe (before --compare).
+
+    Args:
+        args: the parsed flags.
+        defaults: ``TrainConfig()`` (its run fields fill what was not given).
+
+    Returns:
+        {run field: value, "cell": name, and only the cell flags and --option values given}.
+    """
+    from analysis.experiments.train_config import RUN_FIELDS
+
+    base = {k: getattr(defaults, k) for k in RUN_FIELDS}
+    given = {k: getattr(args, k) for k in (*_RUN_FLAGS, *_CELL_FLAGS)}
+    base.update({k: v for k, v in given.items() if v is not None})
+    base.update(options(args.option))
+    return {**base, "cell": args.cell}
+
+
+def label(record: dict[str, Any], compared: list[str]) -> str:
+    """A variant's name: the compared fields, the cell's name first when it is not LSTM.
+
+    Args:
+        record: the variant's flat config (`TrainConfig.to_dict`).
+        compared: the --compare fields (empty: candidate and output).
+
+    Returns:
+        e.g. "candidate=relu, output=tanh", "cell=gru", "rnn: candidate=relu".
+    """
+    fields = compared or ["candidate", "output"]
+    text = ", ".join(f"{f}={record[f]}" for f in fields if f in record)
+    cell = record.get("cell", "lstm")
+    if "cell" in compared or cell == "lstm":
+        return text
+    return f"{cell}: {text}" if text else cell

@@ -1,0 +1,239 @@
+"""The report's "Why gating?" stage: one tanh -> ReLU swap across recurrent cell designs.
+
+Each design of ``cfg.gating_designs`` (`DESIGNS`) gets every ``cfg.gating_activations`` in its
+candidate slot, and each (design, activation) is measured twice: gradient decay at
+initialisation (the decay stage's sweep, T = ``gating_decay_length``) and training on the
+adding problem (the training stage's budget, T = ``gating_length``). The LSTM cells are the
+report's own: a cell whose config equals one the decay or training stage already measured is
+taken from that stage's records, never run twice. Everything else goes through
+`analysis.experiments.sweep` under ``out/gating_decay`` and ``out/gating_train`` (resumable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from analysis._util.constants import DEFAULT_COMPILE_WORKERS
+from analysis.report import stages, variants
+from analysis.report.config import ReportConfig
+
+__all__ = [
+    "DESIGNS",
+    "Design",
+    "decay_cells",
+    "design",
+    "run_gating",
+    "train_cells",
+]
+
+
+class Design(NamedTuple):
+    """One cell design: its report name, `analysis.cells` name, fixed options and a note.
+
+    ``bias`` names the option that takes the report's forget bias (``train_forget_bias``:
+    the LSTM's b_f, the sLSTM's forget bias, the GRU's update-gate bias, the gate that keeps
+    h_{t-1} in PyTorch's convention), or "" for a design without such a gate.
+    """
+
+    name: str
+    cell: str
+    options: tuple[tuple[str, Any], ...]
+    bias: str
+    note: str
+
+
+DESIGNS: tuple[Design, ...] = (
+    Design("rnn", "rnn", (("initializer", "orthogonal"),), "", "Elman RNN, orthogonal U"),
+    Design(
+        "irnn",
+        "rnn",
+        (("initializer", "identity"), ("scale", 1.0)),
+        "",
+        "Elman RNN, U = I (IRNN, Le et al. 2015)",
+    ),
+    Design("gru", "gru", (), "update_bias", "GRU: h a convex combination, no output activation"),
+    Design("lstm", "lstm", (("output", "tanh"),), "forget_bias", "LSTM: additive c, tanh on c"),
+    Design(
+        "lstm-noout",
+        "lstm",
+        (("output", "identity"),),
+        "forget_bias",
+        "LSTM without the output squash (NOAF)",
+    ),
+    Design(
+        "slstm",
+        "slstm",
+        (("forget", "sigmoid"),),
+        "forget_bias",
+        "sLSTM: exponential input gate, stabiliser m, normaliser n (Beck et al. 2024)",
+    ),
+)
+
+
+def design(name: str) -> Design:
+    """The design called `name`.
+
+    Args:
+        name: one of `DESIGNS`' names.
+
+    Returns:
+        the Design; ValueError listing the valid names if unknown.
+    """
+    for d in DESIGNS:
+        if d.name == name:
+            return d
+    raise ValueError(f"unknown design {name!r}; valid: {', '.join(d.name for d in DESIGNS)}")
+
+
+def _fields(cfg: ReportConfig, d: Design, activation: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {"cell": d.cell, **dict(d.options), "candidate": activation}
+    if d.bias:
+        fields[d.bias] = float(cfg.train_forget_bias)
+    return fields
+
+
+def decay_cells(cfg: ReportConfig) -> list[dict]:
+    """The stored decay config of every (design, activation), design-major.
+
+    The fields of `stages.decay_cell` (input size 1, ``decay_hidden``, ``decay_batch``, loss
+    "last", ``lyapunov_k``) at T = ``gating_decay_length``, so an LSTM cell equals the decay
+    stage's own when that stage measured it.
+
+    Args:
+        cfg: the report.
+
+    Returns:
+        `DecayConfig.to_dict()` records, len(designs) * len(activations).
+    """
+    from analysis.experiments.decay_config import DecayConfig
+
+    run = {
+        "input_size": 1,
+        "hidden_size": cfg.decay_hidden,
+        "length": cfg.gating_decay_length,
+        "batch": cfg.decay_batch,
+        "loss": "last",
+        "lyapunov_k": cfg.lyapunov_k,
+    }
+    return [
+        DecayConfig.from_dict({**_fields(cfg, design(n), a), **run}).to_dict()
+        for n in cfg.gating_designs
+        for a in cfg.gating_activations
+    ]
+
+
+def train_cells(cfg: ReportConfig) -> list[dict]:
+    """The stored training config of every (design, activation), design-major.
+
+    An LSTM design whose slots are a report variant is `stages.train_cell` itself (the training stage's
+    exact config, so its records are reused); every other design gets the same task, length,
+    steps, batch, hidden size, learning rate, evaluation and snapshots through
+    ``TrainConfig.from_dict``.
+
+    Args:
+        cfg: the report.
+
+    Returns:
+        flat config dicts, len(designs) * len(activations).
+    """
+    from analysis.experiments.train import TrainConfig
+
+    budget = {
+        "task": "adding",
+        "length": int(cfg.gating_length),
+        "steps": cfg.train_steps,
+        "batch": cfg.train_batch,
+        "hidden_size": cfg.train_hidden,
+        "lr": cfg.train_lr,
+        "eval_every": cfg.train_eval_every,
+        "test_batch": cfg.train_test_batch,
+        "stop_when_solved": True,
+        "snapshots": cfg.train_snapshots,
+    }
+    cells = []
+    for n in cfg.gating_designs:
+        d = design(n)
+        for a in cfg.gating_activations:
+            variant = f"{a}/{dict(d.options).get('output')}"
+            if d.cell == "lstm" and variant in variants.names():
+                cells.append(stages.train_cell(cfg, variant, cfg.gating_length))
+            else:
+                cells.append(TrainConfig.from_dict({**_fields(cfg, d, a), **budget}).to_dict())
+    return cells
+
+
+def _train_one(cell: Mapping[str, Any], seeds: Sequence[int]) -> dict:
+    from analysis.experiments.train import TrainConfig, train
+
+    name = f"{cell.get('cell', 'lstm')} {cell['candidate']} T={cell['length']}"
+    result = train(TrainConfig.from_dict(cell), seeds, desc=name)
+    result.pop("config")
+    return result
+
+
+def _reuse_or_run(
+    cells: Sequence[dict],
+    known: Sequence[Mapping],
+    seeds: Sequence[int],
+    run_cell: Callable[[Mapping, Sequence[int]], Mapping],
+    folder: Path,
+    desc: str,
+) -> tuple[list[dict], int]:
+    """Records of `cells`: from `known` where a record has the same config and seeds, else run.
+
+    Returns:
+        (records in `cells` order, how many were reused).
+    """
+    from analysis.experiments import sweep
+
+    seeds = [int(s) for s in seeds]
+    have = {
+        sweep.cell_key(r["config"]): r
+        for r in known
+        if [int(s) for s in r.get("seeds", seeds)] == seeds
+    }
+    keys = [sweep.cell_key(c) for c in cells]
+    todo = [c for c, k in zip(cells, keys, strict=True) if k not in have]
+    done = sweep.run(todo, seeds, run_cell, folder, desc=desc, workers=DEFAULT_COMPILE_WORKERS)
+    have.update({sweep.cell_key(r["config"]): r for r in done})
+    return [have[k] for k in keys], len(cells) - len(todo)
+
+
+def run_gating(
+    cfg: ReportConfig,
+    out: Path,
+    decay_records: Sequence[Mapping] = (),
+    train_records: Sequence[Mapping] = (),
+) -> dict:
+    """Measure every (design, activation): decay at initialisation and training.
+
+    Args:
+        cfg: the report; out: the report directory.
+        decay_records, train_records: the decay and training stages' records (reused where
+            a gating cell has the same config and seeds).
+
+    Returns:
+        {"decay": records, "train": records} aligned with `decay_cells` / `train_cells`
+        (design-major, activations inner), "reused": {"decay": k, "train": k}.
+    """
+    from analysis.experiments import decay
+
+    drecs, d_reused = _reuse_or_run(
+        decay_cells(cfg),
+        decay_records,
+        range(cfg.decay_seeds),
+        decay.run_cell,
+        out / "gating_decay",
+        "gating decay",
+    )
+    trecs, t_reused = _reuse_or_run(
+        train_cells(cfg),
+        train_records,
+        range(cfg.train_seeds),
+        _train_one,
+        out / "gating_train",
+        "gating training",
+    )
+    return {"decay": drecs, "train": trecs, "reused": {"decay": d_reused, "train": t_reused}}
