@@ -36,7 +36,7 @@ from typing import Any
 
 from analysis.experiments.pool_worker import read_message, write_message
 
-__all__ = ["ENV_PROCESSES", "default_processes", "run_cells", "usable"]
+__all__ = ["ENV_PROCESSES", "default_processes", "run_cells", "shutdown", "usable"]
 
 ENV_PROCESSES = "ACTGRAD_PROCESSES"
 # JAX settings a worker must share with its parent for its numbers to be the same.
@@ -166,6 +166,15 @@ def _shutdown(kill: bool = False) -> None:
 
 
 atexit.register(_shutdown)
+
+
+def shutdown(kill: bool = False) -> None:
+    """End the shared workers (the next sweep starts fresh ones).
+
+    Args:
+        kill: stop them at once, even mid-cell (an interrupt), instead of letting them finish.
+    """
+    _shutdown(kill=kill)
 
 
 def run_cells(

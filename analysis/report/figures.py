@@ -7,13 +7,14 @@ that is written is always shown (the end-to-end test checks every PNG is referen
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from analysis.report import rows as R
 from analysis.report.config import ReportConfig
 
-__all__ = ["write_figures"]
+__all__ = ["gallery_cell", "write_figures"]
 
 Figs = dict[str, list[tuple[str, str]]]
 
@@ -114,20 +115,83 @@ def write_figures(
         {"gallery", "decay", "telemetry", "training", "flow", "gating"}: lists of
         (stem, caption).
     """
-    from analysis.report import gallery, gating_plots
+    from analysis.report import gating_plots
 
     figs: Figs = {"gallery": [], "decay": [], "telemetry": [], "training": [], "flow": []}
-    figs["gating"] = gating_plots.write_gating_figure(cfg, out, *gating)
-    for name in cfg.gallery_kernels or gallery.gallery_order():
-        gallery.plot_kernel(name, out)
-        figs["gallery"].append(
-            (
-                f"gallery_{name}",
-                f"{name}: f, f', f'' (kinks: open circles one-sided derivatives, filled the "
-                "convention)",
-            )
+    names = _gallery_names(cfg)
+    with _GalleryInBackground(names, out):
+        figs["gating"] = gating_plots.write_gating_figure(cfg, out, *gating)
+        _decay(cfg, out, decay_records, figs)
+        if train_records:
+            _training(cfg, out, train_records, figs)
+    figs["gallery"] = [
+        (
+            f"gallery_{name}",
+            f"{name}: f, f', f'' (kinks: open circles one-sided derivatives, filled the "
+            "convention)",
         )
-    _decay(cfg, out, decay_records, figs)
-    if train_records:
-        _training(cfg, out, train_records, figs)
+        for name in names
+    ]
     return figs
+
+
+def _gallery_names(cfg: ReportConfig) -> list[str]:
+    from analysis.report import gallery
+
+    return list(cfg.gallery_kernels or gallery.gallery_order())
+
+
+def gallery_cell(cell: Mapping, seeds: Sequence[int]) -> dict:
+    """Draw one gallery figure (a `pool` task: module-level, so a worker can run it).
+
+    Args:
+        cell: {"kernel": name, "out": folder}; seeds: unused (the pool's signature).
+
+    Returns:
+        {"paths": the files written}.
+    """
+    from analysis.report import gallery
+
+    del seeds
+    return {"paths": [str(p) for p in gallery.plot_kernel(cell["kernel"], cell["out"])]}
+
+
+class _GalleryInBackground:
+    """The kernel gallery drawn by the sweep's worker processes while this process draws the
+    other figures (matplotlib stays in one thread per process); drawn here, in order, when no
+    worker can be used. Measured: 13 gallery figures are 10-20 s of the figures stage."""
+
+    def __init__(self, names: Sequence[str], out: Path) -> None:
+        self.todo = {n: {"kernel": n, "out": str(out)} for n in names}
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def __enter__(self) -> _GalleryInBackground:
+        from analysis.experiments import pool
+
+        processes = pool.default_processes()
+        if not pool.usable(gallery_cell, processes, len(self.todo)):
+            for cell in self.todo.values():
+                gallery_cell(cell, [])
+            return self
+        self.thread = threading.Thread(target=self._run, args=(processes,), daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self, processes: int) -> None:
+        from analysis.experiments import pool
+
+        try:
+            pool.run_cells(self.todo, [], gallery_cell, processes, lambda *a: None, lambda: None)
+        except BaseException as err:  # raised in the calling thread by __exit__
+            self.error = err
+
+    def __exit__(self, *exc: object) -> None:
+        if self.thread is not None:
+            if exc[0] is not None:  # an error or Ctrl-C here: do not wait for the gallery
+                from analysis.experiments import pool
+
+                pool.shutdown(kill=True)
+            self.thread.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error

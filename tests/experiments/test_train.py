@@ -197,3 +197,18 @@ def test_optimizers_with_and_without_clipping_step(name):
     assert math.isfinite(float(m.update_norm))
     if name == "sgd":
         assert float(m.update_norm) <= cfg.lr * 1e-3 * (1 + 1e-5)
+
+
+def test_variants_of_one_length_share_the_init_program_and_its_values():
+    from analysis.experiments.train import TrainConfig, init_config
+
+    base = dict(task="adding", length=12, hidden_size=6, batch=4, forget_bias=2.0)
+    a = TrainConfig(**base, candidate="relu", output="relu", steps=30, snapshots=3)
+    b = TrainConfig(**base, gate="hard_sigmoid", candidate="tanh", steps=70, eval_every=7)
+    assert init_config(a) == init_config(b)  # one jit key, so one compiled program
+    assert init_config(a) != init_config(TrainConfig(**{**base, "forget_bias": 0.0}))
+    key = jax.random.key(3)
+    for cfg in (a, b):
+        got, want = train.init_state(key, init_config(cfg)), train.init_state(key, cfg)
+        for x, y in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+            np.testing.assert_array_equal(np.asarray(x), np.asarray(y))

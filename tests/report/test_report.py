@@ -30,6 +30,8 @@ def quick_report(tmp_path_factory):
         "ACTGRAD_PROGRESS": "0",
         "JAX_ENABLE_X64": "0",
         "ACTGRAD_JAX_CACHE": str(cache),
+        # what `make report` does: cells and the gallery in two worker processes
+        "ACTGRAD_PROCESSES": "2",
     }
     proc = subprocess.run(
         [sys.executable, "-m", "analysis", "report", "--preset", "tiny", "--out", str(out)],
