@@ -15,6 +15,7 @@ ignored: on Ctrl-C the parent stops the workers itself, without a traceback from
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import pickle
 import signal
@@ -78,6 +79,7 @@ def serve(fd_in: int, fd_out: int) -> None:
         fd_in: the descriptor tasks arrive on; fd_out: where answers go.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: every thread's stack on stderr
     with os.fdopen(fd_in, "rb") as inp, os.fdopen(fd_out, "wb") as out:
         settings = read_message(inp)
         os.environ["ACTGRAD_PROGRESS"] = "0"  # the parent shows one bar over cells
