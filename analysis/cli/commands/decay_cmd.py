@@ -91,20 +91,6 @@ def _normalise_spec(spec: str) -> str:
     return f"{ALIASES.get(name, name)}{sep}{rest}"
 
 
-def _options(specs: list[str]) -> dict:
-    """``--option scale=0.5`` -> {"scale": 0.5}; UsageError on a malformed one."""
-    from analysis._util.errors import UsageError
-    from analysis.experiments.decay_config import literal
-
-    out = {}
-    for spec in specs:
-        name, sep, value = spec.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"--option expects NAME=VALUE, got {spec!r}")
-        out[name.strip()] = literal(value.strip())
-    return out
-
-
 def _cells(args: argparse.Namespace) -> tuple[dict, dict, list[dict]]:
     """(base cell, --compare grid, every cell), all validated: UsageError before any work."""
     from analysis._util.errors import UsageError, as_usage_error
@@ -112,7 +98,9 @@ def _cells(args: argparse.Namespace) -> tuple[dict, dict, list[dict]]:
     from analysis.experiments.decay_config import FIELDS, DecayConfig, field_parsers
 
     base = {name: getattr(args, name) for name in FIELDS if name != "options"}
-    base.update(_options(args.option))
+    from analysis.cli.commands.train_fields import option_specs
+
+    base.update(option_specs(args.option))
     if args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
     compare = sweep.parse_compare([_normalise_spec(s) for s in args.compare], field_parsers())

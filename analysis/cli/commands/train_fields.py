@@ -20,6 +20,7 @@ __all__ = [
     "clip_value",
     "compare_fields",
     "label",
+    "option_specs",
     "options",
 ]
 
@@ -119,8 +120,9 @@ def compare_fields() -> dict[str, Callable[[str], Any]]:
     return fields
 
 
-def options(specs: list[str]) -> dict[str, Any]:
-    """``--option scale=0.5`` -> {"scale": 0.5}; UsageError on a malformed one or a run field.
+def option_specs(specs: list[str]) -> dict[str, Any]:
+    """``--option scale=0.5`` -> {"scale": 0.5} (`actgrad decay` and `train`); UsageError on
+    a malformed one.
 
     Args:
         specs: NAME=VALUE strings.
@@ -130,17 +132,33 @@ def options(specs: list[str]) -> dict[str, Any]:
     """
     from analysis._util.errors import UsageError
     from analysis.experiments.decay_config import literal
-    from analysis.experiments.train_config import RUN_FIELDS
 
     out = {}
     for spec in specs:
         name, sep, value = (s.strip() for s in spec.partition("="))
         if not sep or not name:
             raise UsageError(f"--option expects NAME=VALUE, got {spec!r}")
+        out[name] = literal(value)
+    return out
+
+
+def options(specs: list[str]) -> dict[str, Any]:
+    """`option_specs`, refusing a training field given as a cell option.
+
+    Args:
+        specs: NAME=VALUE strings.
+
+    Returns:
+        name -> typed value.
+    """
+    from analysis._util.errors import UsageError
+    from analysis.experiments.train_config import RUN_FIELDS
+
+    out = option_specs(specs)
+    for name in out:
         if name in RUN_FIELDS:
             flag = name.replace("_", "-")
             raise UsageError(f"--option {name}: a training field, not a cell option; use --{flag}")
-        out[name] = literal(value)
     return out
 
 
