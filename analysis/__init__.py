@@ -28,6 +28,11 @@ import importlib.abc
 import importlib.util
 import sys
 
+from analysis._util import xla_flags
+
+# before JAX's first computation: XLA reads XLA_FLAGS once (see analysis._util.xla_flags)
+xla_flags.apply_defaults()
+
 __version__ = "0.1.0"
 
 # short public name -> the module that holds it now
