@@ -20,8 +20,21 @@ from typing import Any
 from analysis import cells
 from analysis.cells import lstm
 from analysis.experiments import tasks
+from analysis.experiments.decay_config import WORDS_PER_STATE
 
 __all__ = ["LSTM_FIELDS", "OPTIMIZERS", "RUN_FIELDS", "TrainConfig"]
+
+# Peak memory of a training step, in words per seed, step, sequence and number of carry: 1.5 x
+# the measured peak-RSS growth over T = 10 (adding T = 2000, B = 64, H = 64, one seed, this
+# 2-core CPU): fused LSTM 3.3 (207 MiB; 3.1 at T = 20,000, B = 8, checkpointed), unfused 8.2
+# (511 MiB); other cells as in decay (`WORDS_PER_STATE`; GRU 10.7 here). The test batch costs
+# its inputs (+13 MiB for 992 more sequences), for an "all" read-out (copy) its states and
+# predictions too (T = 1020, 1000 sequences: ~92 words a step and sequence; counted 2(H+K)+I).
+_FUSED_WORDS, _PLAIN_LSTM_WORDS = 5.0, 12.5
+_WORDS_UNKNOWN = max(WORDS_PER_STATE.values())
+# Host side per seed: 4 metrics per training step, and each snapshot's log-norm curve per
+# step, as float32 arrays, then Python floats in lists and their JSON text, ~64 bytes each.
+_HOST_BYTES_PER_NUMBER = 64
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 _POSITIVE = ("length", "steps", "batch", "hidden_size", "eval_every", "test_batch")
@@ -186,6 +199,38 @@ class TrainConfig:
             lstm_fields = {k: getattr(self, k) for k in LSTM_FIELDS if k != "init"}
             return self._cell({**lstm_fields, "initializer": self.init})
         return self._cell(dict(self.options))
+
+    def estimated_bytes(self, n_seeds: int) -> int:
+        """An upper-ish estimate of this run's peak memory for ``n_seeds`` seeds (vmapped).
+
+        Formula: S (T (B (w D + I + K_a) + N (I + 2 (H + K)_a) + P (v D + I)) itemsize
+        + 64 (4 steps + snapshots T)), with S seeds, T the task's length, B the batch, N the
+        test batch, P the snapshot batch (0 without snapshots), D numbers of carry, I and K
+        the task's input and output sizes (the _a terms only for an "all" read-out), w = 5
+        for the fused LSTM, 12.5 unfused (module constants), else the cell's v =
+        `WORDS_PER_STATE` (the snapshots are measured as in decay). The JAX runtime
+        (`memory.RUNTIME_BYTES`) is not included; half precision counts 4 bytes a number.
+
+        Args:
+            n_seeds: S >= 1, the seeds trained together.
+
+        Returns:
+            bytes (an int).
+        """
+        task = self.task_spec()
+        v = WORDS_PER_STATE.get(self.cell, _WORDS_UNKNOWN)
+        if self.cell == "lstm":
+            carry, w = 2 * self.hidden_size, _FUSED_WORDS if self.fused else _PLAIN_LSTM_WORDS
+        else:
+            carry, w = int(self.recurrent_cell().state_size), v
+        every_step = task.readout == "all"
+        out = task.output_size if every_step else 0
+        test = task.input_size + (2 * (self.hidden_size + out) if every_step else 0)
+        snap = self.snapshot_batch * (v * carry + task.input_size) if self.snapshots else 0
+        words = self.batch * (w * carry + task.input_size + out) + self.test_batch * test + snap
+        itemsize = 8 if self.dtype == "float64" else 4
+        host = _HOST_BYTES_PER_NUMBER * (4 * self.steps + self.snapshots * task.length)
+        return math.ceil(n_seeds * (task.length * words * itemsize + host))
 
     def task_spec(self) -> tasks.Task:
         """The task at this length and dtype (`tasks.get`).
