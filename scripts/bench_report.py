@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,7 +43,10 @@ def worktree(rev: str, work: Path) -> Path:
     return where
 
 
-def run_once(tree: Path, preset: str, cache: Path, out: Path) -> dict:
+def run_once(tree: Path, preset: str, cache: Path, out: Path, *, cold: bool) -> dict:
+    """One timed report from scratch: --out emptied (else it resumes), the cache too if cold."""
+    for stale in (out, cache) if cold else (out,):
+        shutil.rmtree(stale, ignore_errors=True)
     env = {**os.environ, "ACTGRAD_JAX_CACHE": str(cache), "ACTGRAD_PROGRESS": "0"}
     flags = [] if preset == "default" else [f"--{preset}"]
     t0 = time.perf_counter()
@@ -73,13 +77,13 @@ def main() -> int:
     walls: dict[str, list[float]] = {"old": [], "new": []}
     if a.cache == "warm":
         for side, tree in trees.items():
-            run_once(tree, a.preset, work / f"cache-{side}", work / f"warmup-{side}")
+            run_once(tree, a.preset, work / f"cache-{side}", work / f"warmup-{side}", cold=True)
     print(f"| round | commit | wall (s) | stages (s) |  <!-- {a.preset}, cache {a.cache} -->")
     print("| --- | --- | ---: | --- |")
     for r in range(a.rounds):
         for side, tree in trees.items():
             cache = work / (f"cache-{side}" if a.cache == "warm" else f"cold-{side}-{r}")
-            got = run_once(tree, a.preset, cache, work / f"out-{side}-{r}")
+            got = run_once(tree, a.preset, cache, work / f"out-{side}-{r}", cold=a.cache == "cold")
             walls[side].append(got["wall_s"])
             print(f"| {r} | {side} ({tree.name}) | {got['wall_s']:.1f} | {got['stages']} |")
             sys.stdout.flush()
