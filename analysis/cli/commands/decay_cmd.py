@@ -111,29 +111,19 @@ def _cells(args: argparse.Namespace) -> tuple[dict, dict, list[dict]]:
 
 
 def _check_memory(cells: list[dict], n_seeds: int) -> None:
-    """UsageError (one line) if the cells that may run at once cannot fit in memory.
-
-    Formula: `memory.sweep_bytes` of every cell's `DecayConfig.estimated_bytes`, with k =
-    max(worker processes, compile threads) cells at once (`sweep.run`).
-    """
-    from analysis._util import memory
-    from analysis._util.constants import DEFAULT_COMPILE_WORKERS
-    from analysis._util.errors import as_usage_error
-    from analysis.experiments import pool
+    """UsageError (one line) if the cells that may run at once cannot fit in memory."""
+    from analysis.cli.commands import memory_check
     from analysis.experiments.decay_config import DecayConfig
 
-    configs = [DecayConfig.from_dict(c) for c in cells]
-    sizes = [c.estimated_bytes(n_seeds) for c in configs]
-    k = min(len(sizes), max(pool.default_processes(), DEFAULT_COMPILE_WORKERS))
-    big = configs[sizes.index(max(sizes))]
-    what = (
-        f"decay cell {big.cell} T={big.length}, H={big.hidden_size}, batch {big.batch} x "
-        f"{n_seeds} seed(s)" + (f", {k} cells at once" if k > 1 else "")
-    )
-    with as_usage_error():  # a malformed ACTGRAD_MEMORY_LIMIT is a user's mistake too
-        memory.require(
-            memory.sweep_bytes(sizes, k), what, "reduce --length, --hidden, --batch or --seeds"
+    def describe(big: DecayConfig, k: int) -> str:
+        return (
+            f"decay cell {big.cell} T={big.length}, H={big.hidden_size}, batch {big.batch} x "
+            f"{n_seeds} seed(s)" + (f", {k} cells at once" if k > 1 else "")
         )
+
+    configs = [DecayConfig.from_dict(c) for c in cells]
+    advice = "reduce --length, --hidden, --batch or --seeds"
+    memory_check.check_sweep(configs, n_seeds, describe, advice)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -129,28 +129,22 @@ def run(args: argparse.Namespace) -> int:
 def _check_memory(cells: list[dict], n_seeds: int) -> None:
     """UsageError (one line) if the variants that may train at once cannot fit in memory.
 
-    Formula: `memory.sweep_bytes` of every variant's `TrainConfig.estimated_bytes`, with k =
-    max(worker processes, compile threads) variants at once (`sweep.run`).
-
     Args:
         cells: the variants' `TrainConfig.to_dict()` records; n_seeds: seeds per variant.
     """
-    from analysis._util import memory
-    from analysis._util.constants import DEFAULT_COMPILE_WORKERS
-    from analysis.experiments import pool
+    from analysis.cli.commands import memory_check
     from analysis.experiments.train import TrainConfig
 
+    def describe(big: TrainConfig, k: int) -> str:
+        return (
+            f"train variant {big.cell} on {big.task} T={big.task_spec().length}, "
+            f"H={big.hidden_size}, batch {big.batch} (test {big.test_batch}) x {n_seeds} seed(s)"
+            + (f", {k} variants at once" if k > 1 else "")
+        )
+
     configs = [TrainConfig.from_dict(c) for c in cells]
-    sizes = [c.estimated_bytes(n_seeds) for c in configs]
-    k = min(len(sizes), max(pool.default_processes(), DEFAULT_COMPILE_WORKERS))
-    big = configs[sizes.index(max(sizes))]
-    what = (
-        f"train variant {big.cell} on {big.task} T={big.task_spec().length}, "
-        f"H={big.hidden_size}, batch {big.batch} (test {big.test_batch}) x {n_seeds} seed(s)"
-        + (f", {k} variants at once" if k > 1 else "")
-    )
     advice = "reduce --length, --hidden, --batch, --test-batch, --steps or --seeds"
-    memory.require(memory.sweep_bytes(sizes, k), what, advice)
+    memory_check.check_sweep(configs, n_seeds, describe, advice)
 
 
 def train_variant(cell: dict, seeds: list[int], compared: tuple[str, ...] = ()) -> dict:
