@@ -21,13 +21,16 @@ nn.OptimizedLSTMCell), equinox (LSTMCell under lax.scan), ours (`lstm.apply`), f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import resource
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 __all__ = ["IMPLS", "main", "parse_args"]
@@ -42,6 +45,11 @@ def _rss_mb() -> float:
 
 
 def _peak_rss_mb() -> float:
+    # Linux: VmHWM, this memory map's own peak; ru_maxrss survives execve, so a worker started
+    # by a large parent would report the parent's size.
+    with contextlib.suppress(OSError, AttributeError):
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"VmHWM:\s*(\d+) kB", status).group(1)) / 1024
     # ru_maxrss is in KiB on Linux (bytes on macOS).
     scale = 1 if sys.platform == "darwin" else 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20

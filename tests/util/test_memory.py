@@ -143,12 +143,15 @@ def test_readme_examples_fit_a_4_gib_machine(monkeypatch):
     memory.require(memory.sweep_bytes([train3, train3], 2), "README train sweep")
 
 
+# The peak RSS of this process's own memory map (VmHWM, KiB). Not getrusage's ru_maxrss: that
+# survives execve, so a child of a large pytest worker reports the worker's size.
 _PROBE = """
-import json, resource, sys
+import json, re, sys
 from analysis.experiments import decay
 from analysis.experiments.decay_config import DecayConfig
 decay.run_cell(DecayConfig.from_dict(json.loads(sys.argv[1])).to_dict(), [0])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)  # Linux: KiB
+status = open("/proc/self/status").read()
+print(int(re.search(r"VmHWM:\\s*(\\d+) kB", status).group(1)) * 1024)
 """
 
 
@@ -164,7 +167,7 @@ def _peak_rss(cfg: dict, env: dict) -> int:
     return int(done.stdout.split()[-1])
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss in KiB is Linux's")
+@pytest.mark.skipif(sys.platform != "linux", reason="VmHWM in /proc/self/status is Linux's")
 def test_decay_estimate_is_near_the_measured_peak_rss_growth():
     # Peak RSS of a process running the cell at T = 8000 minus that of one at T = 10 (runtime
     # and compile alike): what the cell itself needed (131-148 MiB measured; estimate 179 MiB).
