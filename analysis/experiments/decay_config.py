@@ -28,6 +28,7 @@ __all__ = [
     "DecayConfig",
     "field_parsers",
     "literal",
+    "words_per_state",
 ]
 
 # `fused` is a backward-pass switch of lstm.apply; it never changes a decay measurement.
@@ -50,11 +51,21 @@ WORDS_PER_STATE = {
     "mingru": 5.0,
     "minlstm": 5.0,
 }
-# A cell not measured (registered later) is assumed as costly as the costliest measured one.
-_WORDS_UNKNOWN = max(WORDS_PER_STATE.values())
 # Host side, per seed and step: ~12 per-step curves (norms, log norms, telemetry) as float64
 # arrays, then as Python floats in lists and their JSON text, ~64 bytes each.
 _HOST_BYTES_PER_STEP = 12 * 64
+
+
+def words_per_state(cell: str) -> float:
+    """`WORDS_PER_STATE` of a cell; one not measured (registered later) counts as the costliest.
+
+    Args:
+      cell: a `cells.names()` name.
+
+    Returns:
+      words per seed, step, sequence and number of carry.
+    """
+    return WORDS_PER_STATE.get(cell, max(WORDS_PER_STATE.values()))
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -152,7 +163,7 @@ class DecayConfig:
         Returns:
           bytes (an int).
         """
-        words = WORDS_PER_STATE.get(self.cell, _WORDS_UNKNOWN) * self.carry_size()
+        words = words_per_state(self.cell) * self.carry_size()
         itemsize = 8 if self.dtype == "float64" else 4
         per_step = self.batch * (words + self.input_size) * itemsize + _HOST_BYTES_PER_STEP
         return math.ceil(n_seeds * self.length * per_step)

@@ -20,7 +20,7 @@ from typing import Any
 from analysis import cells
 from analysis.cells import lstm
 from analysis.experiments import tasks
-from analysis.experiments.decay_config import WORDS_PER_STATE
+from analysis.experiments.decay_config import words_per_state
 
 __all__ = ["LSTM_FIELDS", "OPTIMIZERS", "RUN_FIELDS", "TrainConfig"]
 
@@ -31,7 +31,6 @@ __all__ = ["LSTM_FIELDS", "OPTIMIZERS", "RUN_FIELDS", "TrainConfig"]
 # its inputs (+13 MiB for 992 more sequences), for an "all" read-out (copy) its states and
 # predictions too (T = 1020, 1000 sequences: ~92 words a step and sequence; counted 2(H+K)+I).
 _FUSED_WORDS, _PLAIN_LSTM_WORDS = 5.0, 12.5
-_WORDS_UNKNOWN = max(WORDS_PER_STATE.values())
 # Host side per seed: 4 metrics per training step, and each snapshot's log-norm curve per
 # step, as float32 arrays, then Python floats in lists and their JSON text, ~64 bytes each.
 _HOST_BYTES_PER_NUMBER = 64
@@ -218,7 +217,7 @@ class TrainConfig:
             bytes (an int).
         """
         task = self.task_spec()
-        v = WORDS_PER_STATE.get(self.cell, _WORDS_UNKNOWN)
+        v = words_per_state(self.cell)
         if self.cell == "lstm":
             carry, w = 2 * self.hidden_size, _FUSED_WORDS if self.fused else _PLAIN_LSTM_WORDS
         else:

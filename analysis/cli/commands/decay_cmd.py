@@ -94,12 +94,11 @@ def _normalise_spec(spec: str) -> str:
 def _cells(args: argparse.Namespace) -> tuple[dict, dict, list[dict]]:
     """(base cell, --compare grid, every cell), all validated: UsageError before any work."""
     from analysis._util.errors import UsageError, as_usage_error
+    from analysis.cli.commands.train_fields import option_specs
     from analysis.experiments import sweep
     from analysis.experiments.decay_config import FIELDS, DecayConfig, field_parsers
 
     base = {name: getattr(args, name) for name in FIELDS if name != "options"}
-    from analysis.cli.commands.train_fields import option_specs
-
     base.update(option_specs(args.option))
     if args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
