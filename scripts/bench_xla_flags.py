@@ -4,7 +4,7 @@
     python scripts/bench_xla_flags.py --flag xla_backend_optimization_level --values default,1
 
 Each measurement is its own fresh process (XLA reads its flags once), the two values
-alternating; a workload (`analysis.bench.flag_workloads`) runs once to compile (its XLA
+alternating; a workload (`scripts/flag_workloads.py`) runs once to compile (its XLA
 compile seconds are recorded), then its warm time is taken. Reported: medians and ratios.
 """
 
@@ -17,7 +17,7 @@ import statistics
 import subprocess
 import sys
 
-from analysis.bench.flag_workloads import WORKLOADS, run
+from flag_workloads import WORKLOADS, run  # scripts/flag_workloads.py, beside this one
 
 TIMEOUT_S = 120  # every workload finishes in under 60 s here when it does not hang
 

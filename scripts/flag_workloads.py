@@ -1,4 +1,4 @@
-"""The workloads of `scripts/bench_xla_flags.py`: what an XLA flag is measured on.
+"""The workloads of `bench_xla_flags.py` (imported from beside it): what a flag is measured on.
 
 Each returns the seconds of one warm run at the default report's shapes (or the CPU
 benchmark shapes): decay a whole "Why gating?" cell, training seconds per step (first chunk
