@@ -136,7 +136,10 @@ def bootstrap_ci(
     idx = rng.integers(0, arr.size, size=(n_resamples, arr.size))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # inf - inf inside a median of infs
-        draws = np.asarray([stat(arr[i]) for i in idx], np.float64)
+        if stat is np.median:  # one call over all resamples: 2000 calls cost ~0.13 s each use
+            draws = np.median(arr[idx], axis=1)
+        else:
+            draws = np.asarray([stat(arr[i]) for i in idx], np.float64)
         est = float(stat(arr))
     draws = draws[~np.isnan(draws)]
     if not draws.size:

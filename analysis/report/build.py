@@ -160,7 +160,9 @@ def build(cfg: ReportConfig, out: str | Path) -> dict:
             costs=data["costs"],
             device=meta["device"],
         )
-        data["claims"] = stage("claims", lambda: claims.audit(evidence))
+        data["claims"] = stage(
+            "claims", lambda: claims.audit(evidence, claims.run_derivative_checks())
+        )
         gating_figure = (data["gating"]["rows"], m["gating"]["decay"])
         data["figures"] = stage(
             "figures",

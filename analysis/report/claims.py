@@ -9,6 +9,9 @@ measure the kernels; cost and training rows read measurements the report made
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import numpy as np
 
 import kernels
@@ -36,9 +39,12 @@ __all__ = [
     "ClaimRow",
     "Evidence",
     "audit",
+    "derivative_cell",
+    "derivative_checks",
     "formula_rows",
     "measured_rows",
     "property_rows",
+    "run_derivative_checks",
 ]
 
 
@@ -139,15 +145,85 @@ def _derivative_row(name: str, f: str, df: str, params: dict, row_id: str) -> Cl
     )
 
 
-def formula_rows() -> list[ClaimRow]:
-    """Every formula on the page through the checker (definitions against the kernels)."""
-    rows: list[ClaimRow] = []
+def derivative_checks() -> dict[str, tuple[str, str, str, dict]]:
+    """Every derivative the page states, by row id: (kernel name, f, f', params).
+
+    Returns:
+        row id -> the arguments of one formula check, in page order.
+    """
+    checks: dict[str, tuple[str, str, str, dict]] = {}
     for name, (f, df, params) in SEED_FORMULAS.items():
-        rows.append(_definition_row(name))
-        row = _derivative_row(name, f, df, params, f"{name}-df")
+        checks[f"{name}-df"] = (name, f, df, params)
         if name == "sigmoid":
-            sign = _derivative_row(name, f, SIGMOID_SIGN_ONLY, {}, "sigmoid-df-sign")
-            good = _derivative_row(name, f, SIGMOID_CORRECT, {}, "sigmoid-df-correct")
+            checks["sigmoid-df-sign"] = (name, f, SIGMOID_SIGN_ONLY, {})
+            checks["sigmoid-df-correct"] = (name, f, SIGMOID_CORRECT, {})
+        if name == "tanh":
+            checks["tanh-df-2"] = (name, f, TANH_SECOND_FORM, {})
+    return checks
+
+
+def derivative_cell(check: Mapping[str, Any], seeds: Sequence[int]) -> dict:
+    """One derivative check as a `pool` task (module-level, so a worker can run it).
+
+    Args:
+        check: {"name", "f", "df", "params", "row_id"} (a `derivative_checks` entry and its
+            id); seeds: unused.
+
+    Returns:
+        {"row": the ClaimRow}.
+    """
+    del seeds
+    args = (check["name"], check["f"], check["df"], check["params"], check["row_id"])
+    return {"row": _derivative_row(*args)}
+
+
+def run_derivative_checks() -> dict[str, ClaimRow]:
+    """Every `derivative_checks` row, in the sweep's worker processes when they can be used.
+
+    The 50-digit oracle is most of the claims stage (about 5 s of 6 warm in --quick here);
+    the eight checks are independent, so two workers halve it.
+
+    Returns:
+        row id -> ClaimRow.
+    """
+    from analysis.experiments import pool
+
+    todo = {
+        rid: dict(zip(("name", "f", "df", "params"), check, strict=True), row_id=rid)
+        for rid, check in derivative_checks().items()
+    }
+    processes = pool.default_processes()
+    if not pool.usable(derivative_cell, processes, len(todo)):
+        return {rid: derivative_cell(check, [])["row"] for rid, check in todo.items()}
+    rows: dict[str, ClaimRow] = {}
+    pool.run_cells(
+        todo,
+        [],
+        derivative_cell,
+        processes,
+        lambda check, rid, result: rows.__setitem__(rid, result["row"]),
+        lambda: None,
+    )
+    return rows
+
+
+def formula_rows(checked: Mapping[str, ClaimRow] | None = None) -> list[ClaimRow]:
+    """Every formula on the page through the checker (definitions against the kernels).
+
+    Args:
+        checked: `run_derivative_checks`'s rows if already computed (else computed here).
+
+    Returns:
+        the formula rows, in page order.
+    """
+    if checked is None:
+        checked = {rid: _derivative_row(*c, rid) for rid, c in derivative_checks().items()}
+    rows: list[ClaimRow] = []
+    for name, (_, df, _) in SEED_FORMULAS.items():
+        rows.append(_definition_row(name))
+        row = checked[f"{name}-df"]
+        if name == "sigmoid":
+            sign, good = checked["sigmoid-df-sign"], checked["sigmoid-df-correct"]
             row = row._replace(
                 evidence=row.evidence
                 + f". Read with the brackets it was meant to have, {SIGMOID_SIGN_ONLY} is still "
@@ -157,22 +233,26 @@ def formula_rows() -> list[ClaimRow]:
                 data={**row.data, "sign_only": sign.data, "correct": good.data},
             )
         if name == "leaky_relu":
-            act = kernels.get("leaky_relu")
-            k0 = next((k for k in act.kinks if k.at == 0.0), None)
-            jax_at0 = _jax_nn_leaky_grad_at_zero()
-            conv = k0.convention if k0 is not None else float("nan")
-            row = row._replace(
-                quote=f"relu'(z) = {df}   [the page labels leaky ReLU's derivative relu']",
-                evidence=row.evidence
-                + f". At the kink z = 0 the page's form gives k; actgrad's kernel uses "
-                f"{_fmt(conv)}, jax.nn.leaky_relu's gradient gives {_fmt(jax_at0)}. It also "
-                "needs 0 < k < 1: for k > 1, max(z, k z) is not leaky ReLU",
-                data={**row.data, "kernel_at_0": conv, "jax_nn_at_0": jax_at0},
-            )
+            row = _leaky_row(row, df)
         rows.append(row)
         if name == "tanh":
-            rows.append(_derivative_row(name, f, TANH_SECOND_FORM, {}, "tanh-df-2"))
+            rows.append(checked["tanh-df-2"])
     return rows
+
+
+def _leaky_row(row: ClaimRow, df: str) -> ClaimRow:
+    act = kernels.get("leaky_relu")
+    k0 = next((k for k in act.kinks if k.at == 0.0), None)
+    jax_at0 = _jax_nn_leaky_grad_at_zero()
+    conv = k0.convention if k0 is not None else float("nan")
+    return row._replace(
+        quote=f"relu'(z) = {df}   [the page labels leaky ReLU's derivative relu']",
+        evidence=row.evidence
+        + f". At the kink z = 0 the page's form gives k; actgrad's kernel uses "
+        f"{_fmt(conv)}, jax.nn.leaky_relu's gradient gives {_fmt(jax_at0)}. It also "
+        "needs 0 < k < 1: for k > 1, max(z, k z) is not leaky ReLU",
+        data={**row.data, "kernel_at_0": conv, "jax_nn_at_0": jax_at0},
+    )
 
 
 def _jax_nn_leaky_grad_at_zero() -> float:
@@ -181,13 +261,14 @@ def _jax_nn_leaky_grad_at_zero() -> float:
     return float(jax.grad(jax.nn.leaky_relu)(0.0))
 
 
-def audit(evidence: Evidence) -> list[ClaimRow]:
+def audit(evidence: Evidence, checked: Mapping[str, ClaimRow] | None = None) -> list[ClaimRow]:
     """All rows: formulas, then properties, then measured claims.
 
     Args:
         evidence: the report's measurements.
+        checked: `run_derivative_checks`'s rows, if already computed.
 
     Returns:
         every ClaimRow, in page order.
     """
-    return formula_rows() + property_rows() + measured_rows(evidence)
+    return formula_rows(checked) + property_rows() + measured_rows(evidence)

@@ -1,5 +1,6 @@
 """The seed-claims audit: formulas as written on the page, and the property claims."""
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,27 @@ def test_audited_formulas_are_verbatim_from_the_seed_page():
         assert f in page, f
         assert df in page, df
     assert claims.TANH_SECOND_FORM in page
+
+
+def test_derivative_checks_from_the_pool_give_the_same_rows_in_page_order(monkeypatch):
+    from analysis.experiments import pool
+
+    def fake_row(name, f, df, params, row_id):  # no oracle: the assembly is what is checked
+        return claims.ClaimRow(row_id, name, df, claims.HOLDS, f"{row_id} ok", {"max_abs_err": 0})
+
+    def reversed_pool(todo, seeds, run_cell, processes, finish, advance):
+        for key in reversed(list(todo)):
+            # what a worker gets: pool.run_cells pickles (run_cell, dict(config), seeds)
+            fn, cell, got_seeds = pickle.loads(
+                pickle.dumps((run_cell, dict(todo[key]), list(seeds)))
+            )
+            finish(todo[key], key, pickle.loads(pickle.dumps(fn(cell, got_seeds))))
+
+    monkeypatch.setattr(claims, "_derivative_row", fake_row)
+    monkeypatch.setattr(pool, "usable", lambda *a: True)
+    monkeypatch.setattr(pool, "run_cells", reversed_pool)
+    checked = claims.run_derivative_checks()
+    assert list(checked) != list(claims.derivative_checks())  # they came back reversed
+    assert claims.formula_rows(checked) == claims.formula_rows()
+    ids = [r.id for r in claims.formula_rows(checked)]
+    assert ids.index("sigmoid-df") < ids.index("tanh-df") < ids.index("tanh-df-2")

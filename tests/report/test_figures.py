@@ -1,6 +1,7 @@
 """write_figures: the same figures and page order whether the jobs are drawn here or by the
 pool's workers, whatever order the workers finish in (no drawing: the jobs are stubbed)."""
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,9 @@ def stubbed(monkeypatch):
 
 def _reversed_pool(todo, seeds, run_cell, processes, finish, advance):
     for key in reversed(list(todo)):
-        finish(todo[key], key, run_cell(todo[key], seeds))
+        # what a worker gets: pool.run_cells pickles (run_cell, dict(config), seeds)
+        fn, cell, got_seeds = pickle.loads(pickle.dumps((run_cell, dict(todo[key]), list(seeds))))
+        finish(todo[key], key, pickle.loads(pickle.dumps(fn(cell, got_seeds))))
         advance()
 
 

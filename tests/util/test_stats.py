@@ -78,3 +78,12 @@ def test_separated_and_band():
     assert med.tolist() == [2.0, 2.0, 3.0] and lo.tolist() == [1.0, 2.0, 3.0]
     assert hi.tolist() == [3.0, 2.0, 3.0]
     assert stats.fmt(1.23456) == "1.23" and stats.fmt(float("inf")) == "inf"
+
+
+def test_bootstrap_median_in_one_call_equals_the_per_resample_loop():
+    # np.median takes the one-call path; the same median behind a lambda takes the loop
+    rng = np.random.default_rng(3)
+    for values in (rng.exponential(5.0, 8), [1.0, np.inf, 3.0, np.inf, 2.0, 7.0], [np.inf] * 4):
+        fast = stats.bootstrap_ci(values, seed=11)
+        loop = stats.bootstrap_ci(values, lambda a: np.median(a), seed=11)
+        assert fast == loop
