@@ -36,7 +36,7 @@ from typing import Any
 
 from analysis.experiments.pool_worker import read_message, write_message
 
-__all__ = ["ENV_PROCESSES", "default_processes", "run_cells", "shutdown", "usable"]
+__all__ = ["ENV_PROCESSES", "default_processes", "map_cells", "run_cells", "shutdown", "usable"]
 
 ENV_PROCESSES = "ACTGRAD_PROCESSES"
 # JAX settings a worker must share with its parent for its numbers to be the same.
@@ -208,6 +208,26 @@ def run_cells(
     except BaseException:
         _shutdown(kill=True)  # a worker may still be busy with a cell nobody will read
         raise
+
+
+def map_cells(
+    todo: Mapping[str, Mapping], run_cell: Callable[[Mapping, Sequence[int]], Mapping]
+) -> dict[str, Mapping]:
+    """``run_cell(cell, [])`` for every cell: in the worker processes when `usable`, else here.
+
+    Args:
+        todo: key -> cell, in the order they are handed out (here: run in this order).
+        run_cell: a picklable ``run_cell(cell, seeds) -> mapping``.
+
+    Returns:
+        key -> result, in `todo`'s order whatever order the workers finished in.
+    """
+    processes = default_processes()
+    if not usable(run_cell, processes, len(todo)):
+        return {key: run_cell(cell, []) for key, cell in todo.items()}
+    done: dict[str, Mapping] = {}
+    run_cells(todo, [], run_cell, processes, lambda c, k, r: done.__setitem__(k, r), lambda: None)
+    return {key: done[key] for key in todo}
 
 
 def _schedule(workers, keys, payloads, todo, finish, advance) -> None:

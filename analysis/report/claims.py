@@ -192,19 +192,7 @@ def run_derivative_checks() -> dict[str, ClaimRow]:
         rid: dict(zip(("name", "f", "df", "params"), check, strict=True), row_id=rid)
         for rid, check in derivative_checks().items()
     }
-    processes = pool.default_processes()
-    if not pool.usable(derivative_cell, processes, len(todo)):
-        return {rid: derivative_cell(check, [])["row"] for rid, check in todo.items()}
-    rows: dict[str, ClaimRow] = {}
-    pool.run_cells(
-        todo,
-        [],
-        derivative_cell,
-        processes,
-        lambda check, rid, result: rows.__setitem__(rid, result["row"]),
-        lambda: None,
-    )
-    return rows
+    return {rid: result["row"] for rid, result in pool.map_cells(todo, derivative_cell).items()}
 
 
 def formula_rows(checked: Mapping[str, ClaimRow] | None = None) -> list[ClaimRow]:

@@ -6,8 +6,7 @@ that is written is always shown (the end-to-end test checks every PNG is referen
 Speed: the figures are independent jobs (`figure_jobs`: the "Why gating?" figure, one job per
 forget bias, the training figures, the flow figures, one per gallery kernel). On CPU they are
 drawn by the sweep's worker processes (`analysis.experiments.pool`), two at a time, the
-longest first (matplotlib stays in one thread per process); without workers, here in page
-order. The page's order never depends on which job finished first.
+longest first (matplotlib stays in one thread per process); without workers, here. The page's order never depends on which job finished first.
 """
 
 from __future__ import annotations
@@ -201,24 +200,12 @@ def figure_cell(job: Mapping[str, Any], seeds: Sequence[int]) -> dict:
 _FIRST = {"decay": 0, "flow": 1, "gating": 2, "training": 3, "gallery": 4}
 
 
-def _draw_all(jobs: Mapping[str, Mapping[str, Any]]) -> dict[str, dict]:
-    """Each job's {"figs"}: in the pool's workers when usable, else here, in page order."""
+def _draw_all(jobs: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping]:
+    """Each job's {"figs"}: by the pool's workers (longest first) when usable, else here."""
     from analysis.experiments import pool
 
-    processes = pool.default_processes()
-    if not pool.usable(figure_cell, processes, len(jobs)):
-        return {key: figure_cell(job, []) for key, job in jobs.items()}
     order = sorted(jobs, key=lambda k: _FIRST[jobs[k]["kind"]])
-    done: dict[str, dict] = {}
-    pool.run_cells(
-        {k: jobs[k] for k in order},
-        [],
-        figure_cell,
-        processes,
-        lambda job, key, result: done.__setitem__(key, result),
-        lambda: None,
-    )
-    return done
+    return pool.map_cells({k: jobs[k] for k in order}, figure_cell)
 
 
 def write_figures(
