@@ -1,6 +1,7 @@
 """Float64 oracles everywhere; a derandomised hypothesis profile so CI is repeatable."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("ACTGRAD_PROGRESS", "0")
 # pytest -n 2 already keeps both cores busy; sweeps under test run in-process unless a test
@@ -13,10 +14,53 @@ os.environ.setdefault(
     os.path.join(os.path.dirname(os.path.dirname(__file__)), ".pytest_jax_cache"),
 )
 
+# Three quarters of the suite's time is XLA compiling programs that then run for milliseconds
+# (backend_compile_duration 172 of 245 s in one pytest worker here): JAX's switch for that
+# case (XLA -O0, no expensive LLVM passes) takes a sixth off the suite. It can move a result by
+# an ulp (jax.grad(jnp.tanh) at z = -19.9998 in float32: 3.6e-7 at -O0, 0 as users compile
+# it), so the tests whose subject is the last bits compile as users' runs do (`_USERS_CODEGEN`).
+# In the environment too, so the commands the tests start compile the same way.
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
+
 import jax
+import pytest
 from hypothesis import settings
 
 jax.config.update("jax_enable_x64", True)
+_FAST_COMPILE = "JAX_DISABLE_MOST_OPTIMIZATIONS"
 
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=60)
 settings.load_profile("ci")
+
+# Kernel tails, verification against jax.grad and finite differences, the formula checker and
+# the seed-claims audit: the last bits are what these test, so they compile as users do.
+_USERS_CODEGEN = (
+    "kernels/",
+    "checks/",
+    "cli/test_cli_verify.py",
+    "cli/test_cli_check_formula.py",
+    "report/test_claims.py",
+)
+_TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _users_codegen(request):
+    """Full optimisation for the modules in `_USERS_CODEGEN` (and the commands they start).
+
+    Compiled programs are cached in memory without the optimisation level in their key, so
+    the caches are cleared on the way in and out: nothing compiled one way runs the other.
+    """
+    rel = Path(request.node.path).resolve().relative_to(_TESTS).as_posix()
+    if not rel.startswith(_USERS_CODEGEN) or os.environ[_FAST_COMPILE] != "1":
+        yield
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(_FAST_COMPILE, "0")
+        jax.clear_caches()
+        jax.config.update("jax_disable_most_optimizations", False)
+        try:
+            yield
+        finally:
+            jax.config.update("jax_disable_most_optimizations", True)
+            jax.clear_caches()

@@ -1,6 +1,8 @@
 """Kernels against independent oracles: jax.grad of the textbook formula and central finite
 differences in float64; dtype, extremes, NaN and the kink conventions."""
 
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -20,6 +22,13 @@ DTYPES = (jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64)
 # Points away from every kink (0, ±1, ±3), where the textbook formulas do not overflow.
 X = np.concatenate([np.linspace(-8.0, 8.0, 1601), [-30.0, -12.5, 12.5, 30.0]])
 X = X[np.all([np.abs(X - k) > 1e-3 for k in (0.0, -1.0, 1.0, -3.0, 3.0)], axis=0)]
+
+
+def test_kernels_compile_as_users_do():
+    # tests/conftest.py: the rest of the suite compiles at -O0; the kernels' tails must be
+    # tested as users' programs compile them, here and in the commands started from here.
+    assert jax.config.read("jax_disable_most_optimizations") is False
+    assert os.environ.get("JAX_DISABLE_MOST_OPTIMIZATIONS", "0") == "0"
 
 
 def test_registry_names():
