@@ -26,8 +26,9 @@ report: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	# two workers, one test file each at a time: compiling dominates, and it overlaps
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	# two workers, one test file each at a time: compiling dominates, and it overlaps; files in
+	# the order tests/conftest.py gives them (the longest first), not by their number of tests
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .

@@ -37,6 +37,8 @@ def worktree(rev: str, work: Path) -> Path:
     sha = subprocess.check_output(["git", "rev-parse", "--short", rev], cwd=ROOT, text=True)
     where = work / f"tree-{sha.strip()}"
     if not where.exists():
+        # a worktree whose folder was deleted (a cleaned /tmp) is still registered: forget it
+        subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=True)
         subprocess.run(
             ["git", "worktree", "add", "--detach", str(where), rev], cwd=ROOT, check=True
         )

@@ -64,3 +64,23 @@ def _users_codegen(request):
         finally:
             jax.config.update("jax_disable_most_optimizations", True)
             jax.clear_caches()
+
+
+# Started first, so that no long file is left to run alone at the end: with two workers taking
+# one file at a time (`--dist loadfile`), the last long file sets the wall time.
+_LONGEST_FIRST = (
+    "report/test_report.py",
+    "cells/test_fast_lstm.py",
+    "bench/test_bench.py",
+    "experiments/test_multiprocess.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    """The files in `_LONGEST_FIRST` first, in that order; every file's tests in its order."""
+
+    def rank(item) -> int:
+        rel = Path(item.path).resolve().relative_to(_TESTS).as_posix()
+        return _LONGEST_FIRST.index(rel) if rel in _LONGEST_FIRST else len(_LONGEST_FIRST)
+
+    items.sort(key=rank)
