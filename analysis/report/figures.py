@@ -6,7 +6,8 @@ that is written is always shown (the end-to-end test checks every PNG is referen
 Speed: the figures are independent jobs (`figure_jobs`: the "Why gating?" figure, one job per
 forget bias, the training figures, the flow figures, one per gallery kernel). On CPU they are
 drawn by the sweep's worker processes (`analysis.experiments.pool`), two at a time, the
-longest first (matplotlib stays in one thread per process); without workers, here. The page's order never depends on which job finished first.
+longest first (matplotlib stays in one thread per process); without workers, here. The page's
+order never depends on which job finished first.
 """
 
 from __future__ import annotations
