@@ -242,14 +242,13 @@ def _commands(cfg: ReportConfig) -> list[str]:
     ]
     common = (
         f"--steps {cfg.train_steps} --batch {cfg.train_batch} --hidden {cfg.train_hidden} "
-        f"--lr {cfg.train_lr:g} --eval-every {cfg.train_eval_every} --snapshots "
-        f"{cfg.train_snapshots} --test-batch {cfg.train_test_batch} --seeds {cfg.train_seeds} "
-        "--stop-when-solved"
+        f"--lr {cfg.train_lr:g} --eval-every {cfg.train_eval_every} "
+        f"--test-batch {cfg.train_test_batch} --seeds {cfg.train_seeds} --stop-when-solved"
     )
     lines.append("")
     lines += [
         f"actgrad train --task adding --length {cfg.gating_length} {_flags(cfg, d)} {common} "
-        f"--compare candidate={acts}"
+        f"--snapshots {gating.snapshots(cfg, d)} --compare candidate={acts}"
         for d in designs
     ]
     return lines

@@ -172,6 +172,17 @@ def test_every_design_has_decay_cells_with_its_options():
         gating.design("transformer")
 
 
+def test_only_the_lstm_cells_take_flow_snapshots():
+    # the section reads none; an LSTM cell keeps the training stage's count to be its cell
+    cfg = config.preset("tiny", gating_designs=tuple(d.name for d in gating.DESIGNS))
+    got = {(c.get("cell", "lstm"), c["snapshots"]) for c in gating.train_cells(cfg)}
+    assert cfg.train_snapshots > 0
+    assert got == {
+        ("lstm", cfg.train_snapshots),
+        *((d.cell, 0) for d in gating.DESIGNS if d.cell != "lstm"),
+    }
+
+
 def test_figure_is_written_and_the_section_shows_it(tmp_path):
     rates = {
         p: _rng_rates(-0.2, 3, i)
