@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -82,30 +82,36 @@ __all__ = [
     "write_summary",
 ]
 RunCell = Callable[[Mapping, Sequence[int]], Mapping]
+# finish(config, key, result) -> the cells it makes due (key -> config), or None
+Finish = Callable[[Mapping, str, Mapping], "Mapping[str, Mapping] | None"]
+Follow = Callable[[Mapping], Sequence[Mapping]]
 
 
 def _stored_records(
-    store: ResultsStore, keys: list[str], seeds: list[int], desc: str
+    store: ResultsStore, keys: list[str], seeds: list[int], desc: str, everything: bool = False
 ) -> dict[str, dict]:
-    """The stored records of these cells (process 0's, on every process); seeds checked."""
+    """The stored records of these cells (every stored record if `everything`: a sweep with
+    follow-ups may want any of them), on every process (process 0's); seeds checked."""
     stored = store.load() if hosts.process_index() == 0 else {}
     wanted = set(keys)
-    stored = {k: v for k, v in stored.items() if k in wanted}
+    if not everything:
+        stored = {k: v for k, v in stored.items() if k in wanted}
     if hosts.process_count() > 1:
         # Every process must skip the same cells (they compute each cell together).
         with hosts.peer_guard():
             stored = hosts.broadcast_json(stored)
-    for key in dict.fromkeys(keys):
-        rec = stored.get(key)
-        if rec is not None and [int(s) for s in rec["seeds"]] != seeds:
+    for key, rec in stored.items():
+        if [int(s) for s in rec["seeds"]] != seeds:
             raise UsageError(
                 f"{store.path} holds cell {key} with seeds {rec['seeds']}, not {seeds}; "
                 f"use another --out or the same seeds"
             )
     if stored and hosts.process_index() == 0:
+        have = len(wanted & set(stored))
+        more = f" (and {len(stored) - have} others)" if everything else ""
         print(
-            f"{desc}: resuming {store.path}: {len(stored)} of {len(wanted)} cells stored, "
-            f"running {len(wanted) - len(stored)}",
+            f"{desc}: resuming {store.path}: {have} of {len(wanted)} cells stored{more}, "
+            f"running {len(wanted) - have}",
             file=sys.stderr,
         )
     return stored
@@ -116,16 +122,22 @@ def _run_threaded(
     seeds: list[int],
     run_cell: RunCell,
     workers: int,
-    finish: Callable[[Mapping, str, Mapping], None],
+    finish: Finish,
     bar: Any,
 ) -> None:
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_cell, c, seeds): k for k, c in todo.items()}
+        futures = {pool.submit(run_cell, c, seeds): (k, c) for k, c in todo.items()}
+        running = set(futures)
         try:
-            for fut in as_completed(futures):
-                key = futures[fut]
-                finish(todo[key], key, fut.result())
-                bar.update(1)
+            while running:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    key, config = futures[fut]
+                    for k, c in (finish(config, key, fut.result()) or {}).items():
+                        new = pool.submit(run_cell, c, seeds)
+                        futures[new] = (k, c)
+                        running.add(new)
+                    bar.update(1)
         except BaseException:
             for f in futures:
                 f.cancel()
@@ -139,9 +151,12 @@ def _execute(todo, seeds, run_cell, workers, processes, finish, bar) -> None:
     if pool.usable(run_cell, processes, len(todo)):
         pool.run_cells(todo, seeds, run_cell, processes, finish, lambda: bar.update(1))
     elif workers <= 1 or hosts.process_count() > 1 or len(todo) <= 1:
+        queue = dict(todo)
         with hosts.peer_guard():
-            for key, config in todo.items():
-                finish(config, key, run_cell(config, seeds))
+            while queue:
+                key = next(iter(queue))
+                config = queue.pop(key)
+                queue.update(finish(config, key, run_cell(config, seeds)) or {})
                 bar.update(1)
     else:
         _run_threaded(todo, seeds, run_cell, workers, finish, bar)
@@ -155,23 +170,22 @@ def run(
     desc: str = "cells",
     workers: int = DEFAULT_COMPILE_WORKERS,
     processes: int | None = None,
+    follow: Follow | None = None,
 ) -> list[dict]:
-    """Run every cell not yet stored, appending each record; return all records in grid order.
+    """Run every cell not yet stored, appending each record; return all records, grid order.
 
     A cell already stored is not recomputed; one stored with other seeds is refused
     (UsageError) before any work. In a multi-process run every process computes each cell
     (they share its devices) and only process 0 reads and writes ``out_dir``.
 
-    ``workers > 1`` runs that many cells at once in threads: XLA compiles with the GIL
-    released, so where compiling dominates two workers on two cores nearly halve the wall
-    time. Records are appended as cells finish (file order may differ from grid order).
-    Multi-process runs use one worker: every process must issue the same programs in order.
-
-    ``processes > 1`` (default: `pool.default_processes`, 2 on a machine with 2 or more
-    cores) runs cells in that many spawned worker processes instead (`pool`: on one core a
-    cell is compute-bound, so a second process nearly doubles the throughput) where that is
-    safe and possible: CPU backend, a single-process run, two or more cells left, and a
-    picklable ``run_cell``; otherwise the threads above.
+    ``processes > 1`` (default: `pool.default_processes`, 2 on 2 or more cores) runs cells
+    in worker processes (`pool`: a cell is compute-bound on one core) where that is safe and
+    possible (CPU, one host, two or more cells, a picklable ``run_cell``); otherwise
+    ``workers > 1`` threads (XLA compiles with the GIL released). Records are appended as
+    cells finish; a multi-process run uses one worker (every process issues the same
+    programs in order). ``follow(record)`` (pure) names the cells a record makes worth
+    running (e.g. the next length once a seed solved); they are queued as soon as it exists,
+    stored or just run, and their records follow the grid's, breadth first.
 
     Args:
         cells: the grid's cells (configs), each a mapping of JSON-able fields.
@@ -181,27 +195,81 @@ def run(
         desc: the progress bar's label.
         workers: cells run at once (``DEFAULT_COMPILE_WORKERS`` by default).
         processes: worker processes (None: `pool.default_processes`; 1: none).
+        follow: ``follow(record) -> cells`` run after that record's cell, or None.
     Returns:
-        One record per cell (``store.ResultsStore.record``'s form), in grid order.
+        One record per cell (``store.ResultsStore.record``'s form), grid order, then the
+        follow-ups.
     """
     seeds = [int(s) for s in seeds]
     store = ResultsStore(out_dir)
     writer = hosts.process_index() == 0
     keys = [cell_key(c) for c in cells]
-    records: dict[str, dict] = _stored_records(store, keys, seeds, desc)
-    n_unique = len(set(keys))
-    todo = {k: c for c, k in zip(cells, keys, strict=True) if k not in records}
+    stored = _stored_records(store, keys, seeds, desc, everything=follow is not None)
+    ledger = _Ledger(stored, follow, cells, keys)
 
-    def finish(config: Mapping, key: str, result: Mapping) -> None:
+    def finish(config: Mapping, key: str, result: Mapping) -> dict[str, Mapping]:
         # Only this (the calling) thread appends, so lines are never interleaved.
         if writer:
-            records[key] = store.append(config, seeds, result)
+            more = ledger.take(key, store.append(config, seeds, result))
         else:
-            records[key] = store.record(config, seeds, result)
+            more = ledger.take(key, store.record(config, seeds, result))
+        bar.total += len(more)
+        bar.refresh()
+        return more
 
-    with progress(total=n_unique, initial=len(records), desc=desc, unit="cell") as bar:
+    n_stored, todo = len(ledger.records), dict(ledger.queued)
+    with progress(total=n_stored + len(todo), initial=n_stored, desc=desc, unit="cell") as bar:
         _execute(todo, seeds, run_cell, workers, processes, finish, bar)
-    return [records[k] for k in keys]
+    return [ledger.records[k] for k in ledger.order(keys)]
+
+
+class _Ledger:
+    """A sweep's records by key, the follow-ups each record named, and every cell queued."""
+
+    def __init__(
+        self,
+        stored: Mapping[str, dict],
+        follow: Follow | None,
+        cells: Sequence[Mapping],
+        keys: Sequence[str],
+    ) -> None:
+        """Queue the grid's cells not stored; take the stored ones (and their follow-ups)."""
+        self.stored, self.follow = stored, follow
+        self.records: dict[str, dict] = {}
+        self.children: dict[str, list[str]] = {}
+        self.queued = {k: c for c, k in zip(cells, keys, strict=True) if k not in stored}
+        for k in dict.fromkeys(keys):
+            if k in stored:
+                self.take(k, stored[k])
+
+    def take(self, key: str, record: dict) -> dict[str, Mapping]:
+        """Keep `record`; return its follow-ups to run (neither stored nor queued yet), the
+        stored ones taken in turn."""
+        self.records[key] = record
+        new: dict[str, Mapping] = {}
+        for config in self.follow(record) if self.follow is not None else ():
+            k = cell_key(config)
+            self.children.setdefault(key, []).append(k)
+            if k in self.records or k in self.queued or k in new:
+                continue
+            if k in self.stored:
+                new.update(self.take(k, self.stored[k]))
+            else:
+                new[k] = config
+        self.queued.update(new)
+        return new
+
+    def order(self, keys: Sequence[str]) -> list[str]:
+        """The grid's keys, then the follow-ups breadth first (each once, as first named)."""
+        order, seen = list(keys), set(keys)
+        i = 0
+        while i < len(order):
+            for k in self.children.get(order[i], ()):
+                if k not in seen:
+                    seen.add(k)
+                    order.append(k)
+            i += 1
+        return order
 
 
 def write_summary(out_dir: str | os.PathLike, name: str, obj: Any) -> Path:

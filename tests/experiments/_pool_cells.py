@@ -24,3 +24,15 @@ def dying_cell(cell, seeds):
     if cell["x"] == 1:
         os._exit(3)
     return pid_cell(cell, seeds)
+
+
+def timed_cell(cell, seeds):
+    """{"start": wall-clock time it started, "pid"}; sleeps cell["sleep"] seconds first."""
+    start = time.time()
+    time.sleep(cell.get("sleep", 0.0))
+    return {"start": start, "pid": os.getpid()}
+
+
+def chain_follow(record):
+    """Cell x = 0's follow-up is x = 100 (a module-level function, as the report's are)."""
+    return [{"x": 100}] if record["config"]["x"] == 0 else []

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _pool_cells import dying_cell, failing_cell, pid_cell
+from _pool_cells import chain_follow, dying_cell, failing_cell, pid_cell, timed_cell
 
 from analysis.experiments import decay, pool, sweep
 from analysis.experiments.decay_config import DecayConfig
@@ -32,6 +32,17 @@ def test_cells_run_in_other_processes_and_are_stored_once(tmp_path):
     again = sweep.run(cells, [0, 1], pid_cell, tmp_path, processes=2)
     assert [r["result"]["pid"] for r in again] == [r["result"]["pid"] for r in records]
     assert len(_stored(tmp_path)) == 4
+
+
+def test_a_follow_up_goes_first_to_the_next_free_worker(tmp_path):
+    # x = 1 keeps one worker busy; the other runs x = 0, then its follow-up x = 100 before
+    # x = 2 (queued last it would run after x = 2 and x = 3), each once, records after the grid
+    cells = [{"x": 0}, {"x": 1, "sleep": 1.5}, {"x": 2}, {"x": 3}]
+    records = sweep.run(cells, [0], timed_cell, tmp_path, processes=2, follow=chain_follow)
+    assert [r["config"]["x"] for r in records] == [0, 1, 2, 3, 100]
+    start = {r["config"]["x"]: r["result"]["start"] for r in records}
+    assert start[100] < start[2]
+    assert sorted(r["config"]["x"] for r in _stored(tmp_path)) == [0, 1, 2, 3, 100]
 
 
 def test_decay_numbers_equal_the_in_process_sweep(tmp_path):

@@ -213,6 +213,44 @@ def test_run_with_two_workers_stores_each_cell_once_and_returns_grid_order(tmp_p
     assert len(calls) == 5  # nothing recomputed on the rerun
 
 
+def _doubling(record):
+    """1 -> 2 -> 4 -> (none); 10 -> (none)."""
+    n = record["config"]["n"]
+    return [{"n": 2 * n}] if n < 4 else []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_follow_ups_run_after_their_parent_once_and_come_after_the_grid(tmp_path, workers):
+    calls = []
+
+    def run_cell(config, seeds):
+        calls.append(config["n"])
+        return {"n2": config["n"] ** 2}
+
+    cells = [{"n": 1}, {"n": 10}]
+    records = sweep.run(cells, [0], run_cell, tmp_path, workers=workers, follow=_doubling)
+    assert [r["config"]["n"] for r in records] == [1, 10, 2, 4]
+    assert [r["result"]["n2"] for r in records] == [1, 100, 4, 16]
+    assert calls.index(1) < calls.index(2) < calls.index(4) and sorted(calls) == [1, 2, 4, 10]
+    assert sorted(r["config"]["n"] for r in _lines(tmp_path / "results.jsonl")) == [1, 2, 4, 10]
+    # a rerun takes every record from the store, follow-ups of stored records included
+    again = sweep.run(cells, [0], run_cell, tmp_path, workers=workers, follow=_doubling)
+    assert again == records and len(calls) == 4
+
+
+def test_follow_ups_of_stored_records_are_run_on_resume(tmp_path):
+    calls = []
+
+    def run_cell(config, seeds):
+        calls.append(config["n"])
+        return {}
+
+    sweep.run([{"n": 1}, {"n": 2}], [0], run_cell, tmp_path, workers=1)  # no follow-ups
+    records = sweep.run([{"n": 1}], [0], run_cell, tmp_path, workers=1, follow=_doubling)
+    assert calls == [1, 2, 4]  # 2 was stored (its follow-up 4 was not)
+    assert [r["config"]["n"] for r in records] == [1, 2, 4]
+
+
 def test_run_refuses_stored_cells_with_other_seeds_before_any_work(tmp_path):
     calls = []
     cells = [{"a": 1}, {"a": 2}]

@@ -130,3 +130,38 @@ def test_prose_claims_a_difference_only_when_intervals_separate():
     a, b, c = (rows.find(rows_, v, T=100) for v in ("relu/tanh", "tanh/relu", "sigmoid/tanh"))
     assert "solves more often than" in answer.compare_solve(a, b, "A", "B")
     assert answer.compare_solve(a, c, "A", "C") == "A and C are not distinguishable at n = 8"
+
+
+def _trained(cfg, variant, length, solved):
+    from analysis.report import stages
+
+    per_seed = [{"solved_step": s} for s in solved]
+    return {"config": stages.train_cell(cfg, variant, length), "result": {"per_seed": per_seed}}
+
+
+def test_training_goes_one_length_longer_only_after_a_solved_seed(monkeypatch, tmp_path):
+    from analysis.experiments import sweep
+    from analysis.report import config, stages
+
+    cfg = config.preset("tiny")  # main T = 12, lengths 6, 12, 24; lengths for tanh/tanh
+
+    def fake_run(cells, seeds, run_cell, out, desc="", workers=1, follow=None):
+        # every grid cell solves one seed, every follow-up none; follow-ups last, as sweep.run
+        recs = [_trained(cfg, rows.variant_of(c), c["length"], [None, 5, None]) for c in cells]
+        ups = [c for r in recs for c in follow(r)]
+        return recs + [_trained(cfg, rows.variant_of(c), c["length"], [None] * 3) for c in ups]
+
+    monkeypatch.setattr(sweep, "run", fake_run)
+    got = [
+        (rows.variant_of(r["config"]), r["config"]["length"])
+        for r in stages.run_training(cfg, tmp_path)
+    ]
+    assert got == [("tanh/tanh", 12), ("relu/relu", 12), ("tanh/tanh", 6), ("tanh/tanh", 24)]
+    assert stages._longer(cfg, _trained(cfg, "tanh/tanh", 12, [None] * 3)) == []  # none solved
+    # relu/relu is not one of tiny's length variants
+    assert stages._longer(cfg, _trained(cfg, "relu/relu", 12, [1, 1, 1])) == []
+    assert stages._longer(cfg, _trained(cfg, "tanh/tanh", 6, [1, 1, 1])) == []  # shorter: no chain
+    assert stages._longer(cfg, _trained(cfg, "tanh/tanh", 24, [1, 1, 1])) == []  # the longest
+    assert stages._longer(cfg, _trained(cfg, "tanh/tanh", 12, [None, 9, None])) == [
+        stages.train_cell(cfg, "tanh/tanh", 24)
+    ]
