@@ -193,9 +193,9 @@ def run_cells(
     cell that depends on another's result starts as soon as a worker is free, not after a
     whole round, and a chain (T = 100, then 200, then 400) is not left for last (the
     report's training stage, scheduled by hand from its cells' times: 523 s with
-    follow-ups first, 554 s last, 568 s in rounds). On an error (raised by a cell, or a worker that died) no further cell is
-    started, the cells finished stay recorded, and the error is raised here; on an interrupt
-    the workers are stopped at once.
+    follow-ups first, 554 s last, 568 s in rounds). On an error (raised by a cell, or a
+    worker that died) no further cell is started, the cells finished stay recorded, and the
+    error is raised here; on an interrupt the workers are stopped at once.
 
     Args:
         todo: cell key -> config, in grid order.
