@@ -21,7 +21,6 @@ from analysis.report.config import ReportConfig
 
 __all__ = [
     "DESIGNS",
-    "GATING_SNAPSHOTS",
     "Design",
     "decay_cells",
     "design",
@@ -29,11 +28,6 @@ __all__ = [
     "snapshots",
     "train_cells",
 ]
-
-# The section reads no gradient-flow snapshots (its flow column is the decay at
-# initialisation), and a cell's snapshot program compiled in 6-11 s to run in under 1 s
-# (default report, cold cache: 48 of the stage's 279 training cell-seconds).
-GATING_SNAPSHOTS = 0
 
 
 class Design(NamedTuple):
@@ -133,7 +127,10 @@ def decay_cells(cfg: ReportConfig) -> list[dict]:
 
 def snapshots(cfg: ReportConfig, d: Design) -> int:
     """Gradient-flow snapshots per training run of design `d`: the training stage's count for
-    an LSTM (so that its cells can be that stage's own), `GATING_SNAPSHOTS` otherwise.
+    an LSTM (so that its cells can be that stage's own), else none: the section reads none
+    (its flow column is the decay at initialisation), and a cell's snapshot program compiled
+    in 6-11 s to run in under 1 s (default report, cold: 48 of the stage's 279 training
+    cell-seconds).
 
     Args:
         cfg: the report; d: the design.
@@ -141,7 +138,7 @@ def snapshots(cfg: ReportConfig, d: Design) -> int:
     Returns:
         the count.
     """
-    return cfg.train_snapshots if d.cell == "lstm" else GATING_SNAPSHOTS
+    return cfg.train_snapshots if d.cell == "lstm" else 0
 
 
 def train_cells(cfg: ReportConfig) -> list[dict]:

@@ -209,15 +209,14 @@ def run_training(cfg: ReportConfig, out: Path) -> list[dict]:
         cfg: the report; out: the report directory (cells stored under out/train).
 
     Returns:
-        sweep records, main length first, then ascending lengths.
+        sweep records: the main length, the shorter ones, then the longer ones ascending.
     """
     main = list(dict.fromkeys((*cfg.train_variants, *cfg.length_variants)))
     shorter = [t for t in sorted(cfg.train_lengths) if t < cfg.train_length]
     firsts = [train_cell(cfg, v, cfg.train_length) for v in main]
     cells = firsts + [train_cell(cfg, v, t) for t in shorter for v in cfg.length_variants]
-    records = _train_cells(cfg, cells, out, follow=functools.partial(_longer, cfg))
-    order = list(dict.fromkeys([cfg.train_length, *shorter, *sorted(cfg.train_lengths)]))
-    return sorted(records, key=lambda r: order.index(int(r["config"]["length"])))
+    # sweep.run returns the grid, then follow-ups breadth first: one generation per length
+    return _train_cells(cfg, cells, out, follow=functools.partial(_longer, cfg))
 
 
 def _longer(cfg: ReportConfig, record: Mapping) -> list[dict]:
