@@ -4,7 +4,8 @@ A training or decay cell at the report's shapes is compute-bound on one core: 8 
 vmapped take 8.6x one seed's time (T = 100, B = 16, H = 32: 2.0 ms per step for one seed,
 17.3 ms for eight), so batching more rows into one program buys nothing, while two
 processes on this 2-core machine each kept 18.4 ms per step (against 17.2 ms alone): 1.9x
-the throughput. Threads cannot do the same: two XLA:CPU programs executing at once in one
+the throughput (each worker pinned to its own share of the cores, `pool_worker.core_shares`,
+so that two XLA:CPU thread pools do not contend). Threads cannot do the same: two XLA:CPU programs executing at once in one
 process can starve each other's intra-op pool and hang (`sharding.map_batch` executes one
 program at a time for that reason). So `run_cells` sends whole cells to worker processes
 (`pool_worker`: plain interpreters on two pipes, so a user's main script is never
@@ -34,7 +35,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from analysis.experiments.pool_worker import read_message, write_message
+from analysis.experiments.pool_worker import core_shares, read_message, write_message
 
 __all__ = ["ENV_PROCESSES", "default_processes", "map_cells", "run_cells", "shutdown", "usable"]
 
@@ -102,13 +103,14 @@ def usable(run_cell: Callable[..., Any], processes: int, n_cells: int) -> bool:
 class _Worker:
     """One `pool_worker` process and its two pipes."""
 
-    def __init__(self, settings: Mapping[str, Any]) -> None:
+    def __init__(self, settings: Mapping[str, Any], cpus: tuple[int, ...] | None) -> None:
         task_r, task_w = os.pipe()
         answer_r, answer_w = os.pipe()
         # The worker imports whatever this process can: the same sys.path.
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        args = [str(task_r), str(answer_w), ",".join(map(str, cpus or ()))]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "analysis.experiments.pool_worker", str(task_r), str(answer_w)],
+            [sys.executable, "-m", "analysis.experiments.pool_worker", *args],
             pass_fds=(task_r, answer_w),
             env=env,
             stdin=subprocess.DEVNULL,
@@ -147,14 +149,18 @@ def _settings() -> dict[str, Any]:
 
 
 def _workers(processes: int) -> list[_Worker]:
-    """The shared workers, reused across sweeps while the JAX settings stay the same."""
+    """The shared workers, reused across sweeps while the JAX settings and the plan of cores
+    (one share per worker of the pool's full size) stay the same."""
     settings = _settings()
-    signature = repr(sorted(settings.items()))
+    size = max(processes, default_processes())
+    signature = repr((sorted(settings.items()), size))
     if _POOL["signature"] != signature or not all(w.alive() for w in _POOL["workers"]):
         _shutdown()
     workers = _POOL["workers"]
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    shares = core_shares(size, cores)
     while len(workers) < processes:
-        workers.append(_Worker(settings))
+        workers.append(_Worker(settings, shares[len(workers)]))
     _POOL["signature"] = signature
     return workers[:processes]
 

@@ -1,6 +1,8 @@
-"""One sweep worker process: ``python -m analysis.experiments.pool_worker FD_IN FD_OUT``.
+"""One sweep worker process: ``python -m analysis.experiments.pool_worker FD_IN FD_OUT [CPUS]``.
 
-Started by `analysis.experiments.pool` with two pipe descriptors. Messages both ways are
+Started by `analysis.experiments.pool` with two pipe descriptors and, where it pins workers,
+the comma-separated CPUs this worker may run on (`core_shares`; set before JAX starts, so
+XLA:CPU sizes its thread pool to that share). Messages both ways are
 pickles framed by an 8-byte big-endian length: first the parent's settings (a dict of JAX
 config values), then tasks ``(task_id, payload)`` where payload is the pickle of
 ``(run_cell, config, seeds)`` (unpickled here, so an import error is an answer, not a dead
@@ -21,9 +23,10 @@ import pickle
 import signal
 import struct
 import sys
+from collections.abc import Sequence
 from typing import Any, BinaryIO
 
-__all__ = ["read_message", "serve", "write_message"]
+__all__ = ["core_shares", "read_message", "serve", "write_message"]
 
 _HEADER = struct.Struct(">Q")
 
@@ -59,6 +62,29 @@ def read_message(stream: BinaryIO) -> Any:
     return pickle.loads(data)
 
 
+def core_shares(workers: int, cores: Sequence[int] | None) -> list[tuple[int, ...] | None]:
+    """Split `cores` into one disjoint, contiguous share per worker, or None each (no pinning).
+
+    Two unpinned workers on 2 cores run each XLA:CPU intra-op pool across both cores, and
+    their threads contend: 24.4-26.2 ms per training step each (T = 100, 8 seeds, B = 16),
+    against 18.4-22.8 ms each with one core per worker (two rounds, measured together;
+    BENCHMARKS.md, seventh session). Not pinned when there are more workers than cores, or no
+    affinity mask to read (macOS).
+
+    Args:
+        workers: the number of worker processes (>= 1).
+        cores: the CPUs this process may run on (``os.sched_getaffinity(0)``), or None.
+
+    Returns:
+        per worker, a tuple of CPU ids (shares differ in size by at most one), or None.
+    """
+    if not cores or workers > len(cores):
+        return [None] * workers
+    ordered = sorted(cores)
+    n = len(ordered)
+    return [tuple(ordered[k * n // workers : (k + 1) * n // workers]) for k in range(workers)]
+
+
 def _answer(task: tuple) -> tuple:
     task_id, payload = task
     try:
@@ -72,12 +98,15 @@ def _answer(task: tuple) -> tuple:
         return (task_id, False, err)
 
 
-def serve(fd_in: int, fd_out: int) -> None:
+def serve(fd_in: int, fd_out: int, cpus: Sequence[int] = ()) -> None:
     """Answer tasks until the parent closes the input pipe.
 
     Args:
         fd_in: the descriptor tasks arrive on; fd_out: where answers go.
+        cpus: run on these CPUs only (before JAX creates its backend); () = any.
     """
+    if cpus:
+        os.sched_setaffinity(0, cpus)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: every thread's stack on stderr
     with os.fdopen(fd_in, "rb") as inp, os.fdopen(fd_out, "wb") as out:
@@ -97,4 +126,5 @@ def serve(fd_in: int, fd_out: int) -> None:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), int(sys.argv[2]))
+    shares = sys.argv[3].split(",") if len(sys.argv) > 3 and sys.argv[3] else []
+    serve(int(sys.argv[1]), int(sys.argv[2]), [int(c) for c in shares])

@@ -36,3 +36,10 @@ def timed_cell(cell, seeds):
 def chain_follow(record):
     """Cell x = 0's follow-up is x = 100 (a module-level function, as the report's are)."""
     return [{"x": 100}] if record["config"]["x"] == 0 else []
+
+
+def affinity_cell(cell, seeds):
+    """{"pid", "cpus": the CPUs this worker may run on}; sleeps cell["sleep"] seconds first
+    (so that two cells go to two workers)."""
+    time.sleep(cell.get("sleep", 0.0))
+    return {"pid": os.getpid(), "cpus": sorted(os.sched_getaffinity(0))}

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _pool_cells import chain_follow, dying_cell, failing_cell, pid_cell, timed_cell
+from _pool_cells import affinity_cell, chain_follow, dying_cell, failing_cell, pid_cell, timed_cell
 
-from analysis.experiments import decay, pool, sweep
+from analysis.experiments import decay, pool, pool_worker, sweep
 from analysis.experiments.decay_config import DecayConfig
 
 
@@ -43,6 +43,34 @@ def test_a_follow_up_goes_first_to_the_next_free_worker(tmp_path):
     start = {r["config"]["x"]: r["result"]["start"] for r in records}
     assert start[100] < start[2]
     assert sorted(r["config"]["x"] for r in _stored(tmp_path)) == [0, 1, 2, 3, 100]
+
+
+@pytest.mark.parametrize(
+    ("workers", "cores", "expected"),
+    [
+        (2, {0, 1}, [(0,), (1,)]),
+        (2, {3, 1, 7, 5}, [(1, 3), (5, 7)]),
+        (3, range(8), [(0, 1), (2, 3, 4), (5, 6, 7)]),
+        (3, {0, 1}, [None, None, None]),  # more workers than cores: not pinned
+        (2, None, [None, None]),  # no affinity mask (macOS)
+    ],
+)
+def test_core_shares_are_disjoint_and_cover_every_core(workers, cores, expected):
+    assert pool_worker.core_shares(workers, cores) == expected
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity here")
+def test_each_worker_runs_on_its_own_share_of_the_cores(tmp_path):
+    pool.shutdown()  # fresh workers, whatever an earlier test left
+    cells = [{"x": x, "sleep": 0.5} for x in range(2)]
+    records = sweep.run(cells, [0], affinity_cell, tmp_path, processes=2)
+    assert len({r["result"]["pid"] for r in records}) == 2  # one cell per worker
+    mine = sorted(os.sched_getaffinity(0))
+    cpus = [r["result"]["cpus"] for r in records]
+    if len(mine) >= 2:
+        assert not set(cpus[0]) & set(cpus[1]) and sorted(cpus[0] + cpus[1]) == mine
+    else:
+        assert cpus == [mine, mine]
 
 
 def test_decay_numbers_equal_the_in_process_sweep(tmp_path):
