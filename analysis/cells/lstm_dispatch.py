@@ -13,9 +13,9 @@ coefficients of those residuals::
 The bracket is one (T*B, .) matmul per term outside the scan, and the scan body is linear
 in (tz, th, tc) with coefficients recomputed from the saved blocks (under ``jax.checkpoint``),
 so JAX's transpose of it (what grad runs) is the hand-written fused backward: a reverse scan
-forming dz_t and dz_t W_hh^T, then dW = X^T dZ as one matmul. With checkpointing (`lstm_fused.default_chunk`) the tangent runs
-per chunk under ``jax.checkpoint``, so the backward recomputes a chunk's residuals instead of
-storing all T.
+forming dz_t and dz_t W_hh^T, then dW = X^T dZ as one matmul. With checkpointing
+(`lstm_fused.default_chunk`) the tangent runs per chunk under ``jax.checkpoint``, so the
+backward recomputes a chunk's residuals instead of storing all T.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Numerical safety of a formula as written, in float32 and float64.
 
-The formula is evaluated by XLA (jax.numpy, as a model would run it) in the dtype, at float32-representable test points,
-and compared with its high-precision value. Three findings per dtype, each as a region of z:
-it overflows (inf or NaN where the true value is a finite number of that dtype), it
-underflows to 0 (where the true value is a normal number of that dtype), or it keeps fewer
-than half its digits (relative error above sqrt(eps)).
+The formula is evaluated by XLA (jax.numpy, as a model would run it) in the dtype, at
+float32-representable test points, and compared with its high-precision value. Three findings
+per dtype, each as a region of z: it overflows (inf or NaN where the true value is a finite
+number of that dtype), it underflows to 0 (where the true value is a normal number of that
+dtype), or it keeps fewer than half its digits (relative error above sqrt(eps)).
 """
 
 from __future__ import annotations

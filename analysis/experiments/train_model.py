@@ -2,10 +2,11 @@
 
 Model: the run's cell (the LSTM of `analysis.cells.lstm` by default, with its fused path; any
 other cell of `analysis.cells` through `train_cells.run_cell`) with a linear read-out,
-prediction ``h_T W + b`` (B, K) for a "last" read-out task (adding), ``h_t W + b`` (B, T, K)
-for an "all" read-out task (copy). The metric ``max_abs_c`` is max_t |c_t| for the LSTM and
-max |state| over every state of the carry at every step for another cell. A seed's state freezes at its first non-finite loss (``diverged_at``) and once
-``cfg.steps`` updates are done, so a fixed-length chunk of steps never needs a new program.
+prediction ``h_T W + b`` (B, K) for a "last" read-out task (adding), ``h_t W + b`` (B, T, K) for
+an "all" read-out task (copy). The metric ``max_abs_c`` is max_t |c_t| for the LSTM and max
+|state| over every state of the carry at every step for another cell. A seed's state freezes at
+its first non-finite loss (``diverged_at``) and once ``cfg.steps`` updates are done, so a
+fixed-length chunk of steps never needs a new program.
 """
 
 from __future__ import annotations

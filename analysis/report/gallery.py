@@ -1,4 +1,4 @@
-"""Activation gallery: f, f' and f'' of a kernel on one figure, kinks marked with their convention."""
+"""Activation gallery: f, f', f'' of a kernel in one figure, kinks marked with their convention."""
 
 from __future__ import annotations
 

@@ -144,10 +144,10 @@ def snapshots(cfg: ReportConfig, d: Design) -> int:
 def train_cells(cfg: ReportConfig) -> list[dict]:
     """The stored training config of every (design, activation), design-major.
 
-    An LSTM design whose slots are a report variant is `stages.train_cell` itself (the training stage's
-    exact config, so its records are reused); every other design gets the same task, length,
-    steps, batch, hidden size, learning rate and evaluation through ``TrainConfig.from_dict``,
-    with `snapshots`' count.
+    An LSTM design whose slots are a report variant is `stages.train_cell` itself (the training
+    stage's exact config, so its records are reused); every other design gets the same task,
+    length, steps, batch, hidden size, learning rate and evaluation through
+    ``TrainConfig.from_dict``, with `snapshots`' count.
 
     Args:
         cfg: the report.

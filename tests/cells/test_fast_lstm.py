@@ -1,4 +1,4 @@
-"""The fused LSTM (hand-written backward) against plain scans: values and every gradient, float64."""
+"""The fused LSTM (hand-written backward) against plain scans: values, every gradient, float64."""
 
 import functools
 

@@ -1,4 +1,4 @@
-"""Subprocess entry for tests/experiments/test_sweep.py (device counts and SIGKILL need a fresh process).
+"""Subprocess entry for tests/experiments/test_sweep.py (device counts, SIGKILL: a fresh process).
 
 python tests/experiments/_sweep_worker.py map OUT_JSON
     map_seeds / map_batch of a random-matrix product chain on every JAX device; writes the

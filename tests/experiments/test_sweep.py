@@ -1,4 +1,4 @@
-"""analysis.experiments.sweep: --compare parsing, the grid, the resumable store, devices, SIGKILL resume."""
+"""analysis.experiments.sweep: --compare parsing, grid, resumable store, devices, SIGKILL resume."""
 
 from __future__ import annotations
 

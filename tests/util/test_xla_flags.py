@@ -1,4 +1,4 @@
-"""actgrad's XLA flag defaults: appended unless the user set the flag, applied in a fresh process."""
+"""actgrad's XLA flag defaults: appended unless the user set the flag; applied in a new process."""
 
 from __future__ import annotations
 

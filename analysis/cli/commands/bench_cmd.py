@@ -1,4 +1,6 @@
-"""`actgrad bench`: LSTM forward+backward speed against the installed peers (`analysis.bench.peers`)."""
+"""`actgrad bench`: LSTM forward+backward speed against the installed peers.
+
+The peers and their worker processes: `analysis.bench.peers`."""
 
 from __future__ import annotations
 

@@ -2,12 +2,13 @@
 
 The cell is the LSTM by default, or any cell of `analysis.cells` (``--cell gru``, options by
 ``--option NAME=VALUE``; ``--init`` is its initializer, ``--gate/--candidate/--output/
---forget-bias`` its slots and options where it has them, and only when given:
-`train_fields`). ``--compare cell=lstm,gru,rnn`` compares cells. Writes OUT/results.jsonl (one
-line per finished variant, its config `TrainConfig.to_dict()`: the cell and all its options;
-a rerun resumes), OUT/train.json (config, versions, device, per-step metrics per seed,
-final_test_loss, solved_step, diverged_at, flow_snapshots, wall time), OUT/train.png|svg (test loss, task baseline, band over seeds) and
-OUT/grad_norm.png|svg. A diverging run is a result: one line on stderr, exit 0.
+--forget-bias`` its slots and options where it has them, and only when given: `train_fields`).
+``--compare cell=lstm,gru,rnn`` compares cells. Writes OUT/results.jsonl (one line per finished
+variant, its config `TrainConfig.to_dict()`: the cell and all its options; a rerun resumes),
+OUT/train.json (config, versions, device, per-step metrics per seed, final_test_loss,
+solved_step, diverged_at, flow_snapshots, wall time), OUT/train.png|svg (test loss, task
+baseline, band over seeds) and OUT/grad_norm.png|svg. A diverging run is a result: one line on
+stderr, exit 0.
 """
 
 from __future__ import annotations
