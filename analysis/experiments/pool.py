@@ -4,8 +4,9 @@ A training or decay cell at the report's shapes is compute-bound on one core: 8 
 vmapped take 8.6x one seed's time (T = 100, B = 16, H = 32: 2.0 ms per step for one seed,
 17.3 ms for eight), so batching more rows into one program buys nothing, while two
 processes on this 2-core machine each kept 18.4 ms per step (against 17.2 ms alone): 1.9x
-the throughput (each worker pinned to its own share of the cores, `pool_worker.core_shares`,
-so that two XLA:CPU thread pools do not contend). Threads cannot do the same: two XLA:CPU programs executing at once in one
+the throughput. Each worker runs on its own share of the cores (`pool_worker.core_shares`):
+two unpinned XLA:CPU thread pools contend (the report's training cells took 1.12-1.18x
+the cell-seconds). Threads cannot do the same: two XLA:CPU programs executing at once in one
 process can starve each other's intra-op pool and hang (`sharding.map_batch` executes one
 program at a time for that reason). So `run_cells` sends whole cells to worker processes
 (`pool_worker`: plain interpreters on two pipes, so a user's main script is never

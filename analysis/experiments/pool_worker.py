@@ -67,8 +67,12 @@ def core_shares(workers: int, cores: Sequence[int] | None) -> list[tuple[int, ..
 
     Two unpinned workers on 2 cores run each XLA:CPU intra-op pool across both cores, and
     their threads contend: 24.4-26.2 ms per training step each (T = 100, 8 seeds, B = 16),
-    against 18.4-22.8 ms each with one core per worker (two rounds, measured together;
-    BENCHMARKS.md, seventh session). Not pinned when there are more workers than cores, or no
+    against 18.4-22.8 ms each with one core per worker (two rounds, both workers measured at
+    once); the default report's training cells 772-826 against 913-928 cell-seconds, the
+    report 627-670 against 719-720 s cold (BENCHMARKS.md, seventh session). The price: XLA
+    compiles on several threads, and a training cell alone on one core compiled in 21.7-24.0 s
+    against 15.3-15.6 s on two; where both workers are busy (the report) its compile time did
+    not grow (261-287 against 282-298 cell-seconds). Not pinned when there are more workers than cores, or no
     affinity mask to read (macOS).
 
     Args:
