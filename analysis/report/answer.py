@@ -182,18 +182,28 @@ def _keeps_memory(cfg: ReportConfig, frows: Sequence[Mapping]) -> str:
 
 
 def _before_divergence(trows: Sequence[Mapping], frows: Sequence[Mapping], T: int) -> str:
+    """What ReLU/ReLU's gradient flow did on its way to diverging (a non-finite loss) or
+    blowing up (a finite final test loss above 10x the baseline, `rows.training_outcome`)."""
     r, f = R.find(trows, "relu/relu", T=T), R.find(frows, "relu/relu", T=T)
     if r is None or f is None:
         return ""
-    steps = [d for d in r["diverged_at"] if d is not None]
-    if not steps:
-        return f"ReLU/ReLU did not diverge at T = {T} ({f['flow'][-1]} at the last snapshot)."
-    return (
-        f"ReLU/ReLU diverged in {len(steps)}/{r['n']} seeds (first at step {min(steps)}); "
-        f"before that its gradient flow went {' -> '.join(dict.fromkeys(f['flow']))}, "
-        f"max |c| {stats.fmt(f['max_abs_c'][0])} -> {stats.fmt(f['max_abs_c'][-1])} (medians "
-        "over seeds; a diverged seed's last snapshot is its last finite state)."
+    went = (
+        f"its gradient flow went {' -> '.join(dict.fromkeys(f['flow']))}, max |c| "
+        f"{stats.fmt(f['max_abs_c'][0])} -> {stats.fmt(f['max_abs_c'][-1])} (medians over seeds"
     )
+    steps = [d for d in r["diverged_at"] if d is not None]
+    if steps:
+        return (
+            f"ReLU/ReLU diverged in {len(steps)}/{r['n']} seeds (first at step {min(steps)}); "
+            f"before that {went}; a diverged seed's last snapshot is its last finite state)."
+        )
+    blew = r["outcomes"].count("blew up")
+    if blew:
+        return (
+            f"ReLU/ReLU's loss stayed finite at T = {T} (no seed diverged), but {blew}/{r['n']} "
+            f"seeds blew up (final test loss above 10x the baseline): {went})."
+        )
+    return f"ReLU/ReLU neither diverged nor blew up at T = {T}: {went})."
 
 
 def _flow_paragraph(cfg: ReportConfig, trows: Sequence[Mapping], frows: Sequence[Mapping]) -> str:

@@ -14,11 +14,14 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analysis._util.constants import DEFAULT_COMPILE_WORKERS
 from analysis.report import variants
 from analysis.report.config import COST_KERNELS, ReportConfig
+
+if TYPE_CHECKING:  # the stages import the experiment modules only when they run
+    from analysis.experiments.sweep import Follow
 
 __all__ = [
     "decay_cell",
@@ -166,7 +169,9 @@ def train_result(cell: Mapping[str, Any], seeds: Sequence[int]) -> dict:
     return result
 
 
-def _train_cells(cfg: ReportConfig, cells: list[dict], out: Path, follow: Any = None) -> list[dict]:
+def _train_cells(
+    cfg: ReportConfig, cells: list[dict], out: Path, follow: Follow | None = None
+) -> list[dict]:
     from analysis.experiments import sweep
 
     if not cells:

@@ -100,3 +100,21 @@ def test_bench_gpu_script_tiny_runs_on_cpu():
     tail = out.stdout.strip().splitlines()
     assert tail[-1].startswith("| ")  # the table is printed last
     assert "| fused-u8 |" in out.stdout
+
+
+def test_bench_step_script_prints_every_row_with_its_rate():
+    args = ["--length", "4", "--seeds", "2", "--batch", "2", "--hidden", "4", "--repeats", "1"]
+    out = subprocess.run(
+        [sys.executable, "scripts/bench_step.py", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    rows = [line.split("|")[1:-1] for line in out.stdout.splitlines() if line.startswith("| ")]
+    names = [r[0].strip() for r in rows[2:]]  # past the header and the separator
+    assert names[0] == "per-step product alone" and names[-1].startswith("one training step")
+    assert len(names) == 6
+    assert all(float(r[1]) > 0 for r in rows[2:])
+    # every row with products reports a positive rate; the forward alone reports none
+    assert [bool(r[2].strip()) for r in rows[2:]] == [True, True, True, True, False, True]

@@ -132,6 +132,23 @@ def test_prose_claims_a_difference_only_when_intervals_separate():
     assert answer.compare_solve(a, c, "A", "C") == "A and C are not distinguishable at n = 8"
 
 
+def test_relu_relu_sentence_matches_the_outcome_table():
+    blew = _train_record("relu/relu", 100, 0)
+    for seed in blew["result"]["per_seed"][:6]:
+        seed["final_test_loss"] = 5.0  # finite, above 10x the baseline 1/6
+    trows = rows.training_rows([blew])
+    assert trows[0]["outcomes"].count("blew up") == 6
+    text = answer._before_divergence(trows, rows.flow_rows([blew]), 100)
+    assert "no seed diverged" in text and "6/8 seeds blew up" in text
+    assert "vanishing -> stable" in text and "max |c| 1 -> 2" in text
+    nan = _train_record("relu/relu", 100, 0, diverged=(2, 5))
+    text = answer._before_divergence(rows.training_rows([nan]), rows.flow_rows([nan]), 100)
+    assert text.startswith("ReLU/ReLU diverged in 2/8 seeds (first at step 5)")
+    calm = _train_record("relu/relu", 100, 0)
+    text = answer._before_divergence(rows.training_rows([calm]), rows.flow_rows([calm]), 100)
+    assert text.startswith("ReLU/ReLU neither diverged nor blew up at T = 100")
+
+
 def _trained(cfg, variant, length, solved):
     from analysis.report import stages
 
