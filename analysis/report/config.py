@@ -1,7 +1,7 @@
 """`ReportConfig`: every knob of one `actgrad report` run, and the presets.
 
-Presets: ``tiny`` (seconds; the end-to-end test), ``quick`` (under a minute; CI),
-``default`` (`make report`) and ``full`` (longer sequences, more steps).
+Presets: ``tiny`` (seconds; the end-to-end test), ``quick`` (under a minute once its compiled
+programs are cached), ``default`` (`make report`) and ``full`` (longer sequences, more steps).
 """
 
 from __future__ import annotations

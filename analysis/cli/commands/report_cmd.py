@@ -20,7 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="report", help="output directory (default: report/)")
     size = p.add_mutually_exclusive_group()
     size.add_argument(
-        "--quick", action="store_true", help="fewer variants and seeds (< 60 s; used by CI)"
+        "--quick",
+        action="store_true",
+        help="fewer variants, seeds and steps (under a minute once compiled programs are cached)",
     )
     size.add_argument("--full", action="store_true", help="longer sequences, more seeds")
     size.add_argument(
