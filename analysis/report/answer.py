@@ -41,7 +41,9 @@ def solve_text(row: Mapping[str, Any] | None) -> str:
     k, n = row["solved"], row["n"]
     _, lo, hi = row["solve_rate_ci"]
     text = f"solved {k}/{n} (95% CI {lo:.2f}-{hi:.2f}"
-    if k:
+    if k == 1:
+        text += f"; at step {row['steps_to_solve'][0]:.0f}"
+    elif k:
         med, q1, q3 = row["steps_to_solve"]
         text += f"; median step {med:.0f}, IQR {q1:.0f}-{q3:.0f}"
     text += ")"
@@ -81,7 +83,7 @@ def _hl_text(row: Mapping | None) -> str:
     return text
 
 
-def _length_text(lrows: Sequence[Mapping], variant: str) -> str:
+def _length_text(lrows: Sequence[Mapping], variant: str, steps: int) -> str:
     lr = next((r for r in lrows if r["variant"] == variant), None)
     if lr is None:
         return "not trained across lengths"
@@ -91,7 +93,7 @@ def _length_text(lrows: Sequence[Mapping], variant: str) -> str:
         else "solves none of the lengths tried"
     )
     fails = f"first fails at T = {lr['first_fails']}" if lr["first_fails"] else "fails at none"
-    return f"{longest}, {fails}"
+    return f"{longest}, {fails} (within {steps} steps; solved = at least half the seeds)"
 
 
 def _flow_change(frows: Sequence[Mapping], variant: str, length: int) -> str:
@@ -124,10 +126,10 @@ def one_minute(cfg: ReportConfig, drows, trows, lrows, frows) -> list[str]:
     rr = R.find(drows, "relu/relu", forget_bias=max(cfg.forget_biases))
     tt, rc, ro = (R.find(trows, v, T=T) for v in ("tanh/tanh", "relu/tanh", "tanh/relu"))
     return [
-        "Sigmoid gates: a gate multiplies, so it lives in [0, 1]; the forget gate sets how fast "
-        f"the gradient fades. Standard LSTM, T = {cfg.decay_length}: {gates}.",
+        "Sigmoid gates: a gate multiplies, so it lives in [0, 1]; raising the forget bias slows "
+        f"how fast the gradient fades. Standard LSTM, T = {cfg.decay_length}: {gates}.",
         f"tanh in both slots (the standard LSTM), adding problem at T = {T}: {solve_text(tt)}; "
-        f"across lengths: {_length_text(lrows, 'tanh/tanh')}.",
+        f"across lengths: {_length_text(lrows, 'tanh/tanh', cfg.train_steps)}.",
         f"ReLU in the candidate: {solve_text(rc)}; ReLU in the output: {solve_text(ro)}. "
         f"{compare_solve(rc, ro, 'ReLU-candidate', 'ReLU-output')}.",
         "ReLU in both slots"
@@ -136,7 +138,8 @@ def one_minute(cfg: ReportConfig, drows, trows, lrows, frows) -> list[str]:
             if rr
             else ""
         )
-        + f"; trained: {solve_text(R.find(trows, 'relu/relu', T=T))}.",
+        + f"; trained at b_f = {cfg.train_forget_bias:g}: "
+        + f"{solve_text(R.find(trows, 'relu/relu', T=T))}.",
         f"During training (T = {T}, b_f = {fb:g}), the standard LSTM: "
         f"{_flow_change(frows, 'tanh/tanh', T)}.",
     ]
@@ -157,7 +160,7 @@ def _variant_items(cfg: ReportConfig, drows, trows, lrows) -> list[str]:
         if trained:
             text += f". Adding problem, T = {cfg.train_length}: {solve_text(trained)}"
         if v.name in cfg.length_variants:
-            text += f"; {_length_text(lrows, v.name)}"
+            text += f"; {_length_text(lrows, v.name, cfg.train_steps)}"
         items.append(text + ".")
     return items
 
@@ -219,6 +222,23 @@ def _flow_paragraph(cfg: ReportConfig, trows: Sequence[Mapping], frows: Sequence
     return " ".join(p for p in parts if p)
 
 
+def _rate_spread(drows: Sequence[Mapping], forget_bias: float) -> str:
+    """How far the activations move the decay rate at one forget bias (random weights)."""
+    rates = {
+        r["variant"]: r["rate"]
+        for r in drows
+        if r["forget_bias"] == forget_bias and math.isfinite(r["rate"]) and r["rate"] < 0
+    }
+    if len(rates) < 2:
+        return ""
+    slow, fast = max(rates, key=rates.get), min(rates, key=rates.get)
+    return (
+        f" With random weights the rest of the cell moves it as much: at b_f = {forget_bias:g} "
+        f"the decaying variants' rates run from {rates[slow]:+.4f} ({slow}) to "
+        f"{rates[fast]:+.4f} ({fast}) per step, {rates[fast] / rates[slow]:.1f}x apart."
+    )
+
+
 def compose_answer(cfg: ReportConfig, drows, trows, lrows, frows) -> list[dict]:
     """The answer section's blocks, every number read from the measurements.
 
@@ -235,9 +255,10 @@ def compose_answer(cfg: ReportConfig, drows, trows, lrows, frows) -> list[dict]:
             "kind": "text",
             "text": "Why sigmoid for the gates. A gate multiplies a signal, so it must lie in "
             "[0, 1]: sigmoid's range (0, 1) makes it a soft, differentiable switch. The forget "
-            "gate f is the Jacobian of the cell-state path c_t = f c_{t-1} + ..., so it sets how "
-            "fast gradients fade going back in time: with all weights zero the decay rate is "
-            "exactly ln f per step (a unit test checks this). Why tanh for the candidate and "
+            "gate f is the Jacobian of the cell-state path c_t = f c_{t-1} + ..., so with all "
+            "weights zero it alone sets how fast gradients fade going back in time: the decay "
+            f"rate is exactly ln f per step (a unit test checks this).{_rate_spread(drows, mid)} "
+            "Why tanh for the candidate and "
             "the output: bounded (|h_t| <= 1), zero-centred, slope 1 at 0. "
             + (
                 f"Standard LSTM at b_f = {mid:g}: {_hl_text(std)}, max |c| "

@@ -58,8 +58,8 @@ def _relu_no_saturation() -> ClaimRow:
         DEPENDS,
         f"relu'(z) = 1 for every z > 0 tested up to 1e6 (min {pos.min():g}): no saturation for "
         f"large positive z; but relu'(z) = 0 for every z < 0 (max {neg.max():g}), a harder "
-        "saturation than tanh's on that side. Unbounded output is what hurts an LSTM: see "
-        "max |c| for ReLU in the output slot",
+        "saturation than tanh's on that side. Inside an LSTM the decay and training rows "
+        "measure ReLU in each slot separately (candidate, output, both)",
         {"min_grad_pos": float(pos.min()), "max_grad_neg": float(neg.max())},
     )
 
@@ -92,8 +92,8 @@ def _unit_properties() -> ClaimRow:
         "A rule of thumb, not a requirement: unbounded "
         f"({', '.join(n for n, b in bounded.items() if not b)}) and non-monotonic "
         f"({', '.join(n for n, m in mono.items() if not m) or 'none'}) kernels are used "
-        "widely; inside an LSTM boundedness matters where the cell state is read out "
-        "(the output slot), as the decay and training results show",
+        "widely; whether boundedness matters inside an LSTM is measured slot by slot in the "
+        "decay and training rows (ReLU in the candidate, in the output, in both)",
         {"bounded": bounded, "monotonic": mono},
     )
 

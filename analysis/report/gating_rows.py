@@ -26,10 +26,6 @@ _TRAIN_KEYS = ("T", "solved", "n", "solve_rate_ci", "steps_to_solve", "outcome",
 _TRAIN_KEYS += ("final_test_loss", "train_wall_s")
 
 
-def _half_life(rate: float) -> float:
-    return math.log(2) / -rate if rate < 0 else (math.nan if math.isnan(rate) else math.inf)
-
-
 def _iv(iv: stats.Interval) -> list[float]:
     return [iv.estimate, iv.low, iv.high]
 
@@ -39,8 +35,9 @@ def decay_part(record: Mapping[str, Any]) -> dict:
 
     Formula: per seed the fitted rate r_s of ln ||dL/dh_t|| per step back; the row's rate r
     is the median of r_s with a bootstrap 95% interval [lo, hi] over seeds; its half-life is
-    ln 2 / -r (inf for r >= 0) with the interval [ln 2 / -lo, ln 2 / -hi] (one number behind
-    the table, the legend and the prose); the class is `classify.classify(r, finite,
+    ln 2 / -r (inf for r >= 0) with the interval [ln 2 / -lo, ln 2 / -hi]
+    (`rows.half_life_interval`, as in the decay table: one number behind every table, legend
+    and sentence, so a reused LSTM cell reads the same in both sections); the class is `classify.classify(r, finite,
     max |state| > T)`.
 
     Args:
@@ -59,14 +56,14 @@ def decay_part(record: Mapping[str, Any]) -> dict:
     max_state = float(res["telemetry"]["c_max"])
     unbounded = not max_state <= length
     rate_ci = stats.bootstrap_ci(rates)
-    hl = _half_life(rate_ci.estimate)
+    hl_ci = R.half_life_interval(rates)  # the decay table's estimator: one number per cell
+    hl = hl_ci[0]
     return {
         "T_decay": length,
         "rate": rate_ci.estimate,
         "rate_ci": _iv(rate_ci),
         "half_life": hl,
-        # ln 2 / -r rises with r (to inf at r = 0): the rate interval's ends bound the half-life
-        "half_life_ci": [hl, _half_life(rate_ci.low), _half_life(rate_ci.high)],
+        "half_life_ci": hl_ci,
         "flow": classify.classify(rate_ci.estimate, finite, unbounded),
         "flow_text": classify.describe(rate_ci.estimate, hl, finite, unbounded),
         "max_state": max_state,

@@ -21,6 +21,8 @@ __all__ = [
     "decay_rows",
     "find",
     "flow_rows",
+    "half_life",
+    "half_life_interval",
     "length_rows",
     "training_outcome",
     "training_rows",
@@ -61,6 +63,20 @@ def _interval(iv: stats.Interval) -> list[float]:
     return [iv.estimate, iv.low, iv.high]
 
 
+def half_life(rate: float) -> float:
+    """ln 2 / -rate steps; inf for a rate >= 0 (the gradient does not fade), nan for nan."""
+    return math.log(2) / -rate if rate < 0 else (math.nan if math.isnan(rate) else math.inf)
+
+
+def half_life_interval(rates: Sequence[float]) -> list[float]:
+    """[ln 2 / -r, ln 2 / -lo, ln 2 / -hi] for the median r of per-seed rates and its bootstrap
+    95% interval [lo, hi]: one half-life behind every table, legend and sentence (ln 2 / -r
+    rises with r, so the rate interval's ends bound it; a median of per-seed half-lives would
+    differ from ln 2 / -median rate for an even number of seeds)."""
+    iv = stats.bootstrap_ci(rates)
+    return [half_life(iv.estimate), half_life(iv.low), half_life(iv.high)]
+
+
 def decay_rows(records: Sequence[Mapping]) -> list[dict]:
     """One row per decay cell: median fit over seeds, half-life interval, flow class.
 
@@ -68,8 +84,8 @@ def decay_rows(records: Sequence[Mapping]) -> list[dict]:
         records: sweep records of `experiments.decay.run_cell`.
 
     Returns:
-        rows with variant, forget_bias, T, rate, half_life, half_life_ci [median, lo, hi]
-        (bootstrap 95% over seeds), r2, rate_c, lyapunov_max, max_abs_c, forget_mean,
+        rows with variant, forget_bias, T, rate (median over seeds), half_life and
+        half_life_ci ([ln 2 / -rate, lo, hi], `half_life_interval`), r2, rate_c, lyapunov_max, max_abs_c, forget_mean,
         saturated_fraction, finite, unbounded_state (max |c| > T), flow (a
         `classify.CLASSES` entry), flow_text, seeds.
     """
@@ -79,10 +95,11 @@ def decay_rows(records: Sequence[Mapping]) -> list[dict]:
         fit = res["fit"]["h"]
         reasons = [r for r in res["exploded_reasons"] if r]
         finite = not any("non-finite" in r for r in reasons)
-        rate, hl = float(fit["rate"]), float(fit["half_life"])
+        rate = float(fit["rate"])
         max_c = float(res["telemetry"]["c_max"])
         unbounded = not max_c <= int(conf["length"])
-        per_seed_hl = [float(f["half_life"]) for f in fit["per_seed"]]
+        hl_ci = half_life_interval([float(f["rate"]) for f in fit["per_seed"]])
+        hl = hl_ci[0]
         rows.append(
             {
                 "variant": variant_of(conf),
@@ -90,7 +107,7 @@ def decay_rows(records: Sequence[Mapping]) -> list[dict]:
                 "T": int(conf["length"]),
                 "rate": rate,
                 "half_life": hl,
-                "half_life_ci": _interval(stats.bootstrap_ci(per_seed_hl)),
+                "half_life_ci": hl_ci,
                 "r2": float(fit["r2"]),
                 "rate_c": float(res["fit"]["c"]["rate"]),
                 "lyapunov_max": float(res["lyapunov"]["largest"]),
@@ -101,7 +118,7 @@ def decay_rows(records: Sequence[Mapping]) -> list[dict]:
                 "unbounded_state": unbounded,
                 "flow": classify.classify(rate, finite, unbounded),
                 "flow_text": classify.describe(rate, hl, finite, unbounded),
-                "seeds": len(per_seed_hl),
+                "seeds": len(fit["per_seed"]),
             }
         )
     return rows

@@ -9,7 +9,7 @@ import pytest
 from analysis._util import stats
 from analysis.experiments import sweep
 from analysis.flow import classify
-from analysis.report import config, gating, gating_page, gating_plots, stages
+from analysis.report import config, gating, gating_page, gating_plots, rows, stages
 from analysis.report import gating_rows as G
 
 
@@ -250,9 +250,30 @@ def test_findings_cover_each_design_choice_when_its_designs_ran():
     assert heads == [
         "The additive (gated) cell path, same orthogonal init and same activation",
         "The output squash (tanh on c) against none (lstm-noout)",
-        "The gate range (sigmoid gates in (0, 1)) under the swap, tanh -> ReLU in each design",
+        "The gate range, read from the swap (no design here varies the gates themselves), "
+        "tanh -> ReLU in the candidate within each design",
         "The exponential input gate with its stabiliser (slstm against lstm)",
     ]
     assert "Non-finite gradient or state in slstm (relu)" in bullets[-1]
     assert "not an ablation" not in bullets[1]  # lstm-noout is the ablation itself
     assert G.find(rows, "slstm", "relu")["flow"] == "exploding"
+
+
+def test_a_cell_reads_the_same_half_life_in_the_decay_table_its_prose_and_this_section():
+    # 8 seeds: the median of per-seed half-lives (mean of the middle two) is not ln 2 / -median
+    # rate; every section must print the latter, so a reused LSTM cell shows one number
+    rates = [-0.30, -0.20, -0.16, -0.15, -0.12, -0.11, -0.09, -0.05]
+    rec = _decay_record(50, rates)
+    rec["config"].update(candidate="relu", output="tanh", forget_bias=1.0)
+    rate = stats.median(rates)
+    rec["result"]["fit"]["h"].update(rate=rate, half_life=math.log(2) / -rate, r2=0.99)
+    rec["result"]["fit"]["c"] = {"rate": rate}
+    rec["result"]["lyapunov"] = {"largest": rate}
+    rec["result"]["telemetry"].update(forget_mean=0.7, saturated_fraction=0.0)
+    (main,) = rows.decay_rows([rec])
+    part = G.decay_part(rec)
+    per_seed_median = stats.median([math.log(2) / -r for r in rates])
+    assert main["half_life_ci"][0] == pytest.approx(math.log(2) / -rate)
+    assert main["half_life_ci"][0] != pytest.approx(per_seed_median, rel=1e-3)
+    assert main["half_life_ci"] == pytest.approx(part["half_life_ci"])
+    assert f"half-life {stats.fmt(main['half_life_ci'][0])} steps" in main["flow_text"]

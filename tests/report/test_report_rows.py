@@ -182,3 +182,23 @@ def test_training_goes_one_length_longer_only_after_a_solved_seed(monkeypatch, t
     assert stages._longer(cfg, _trained(cfg, "tanh/tanh", 12, [None, 9, None])) == [
         stages.train_cell(cfg, "tanh/tanh", 24)
     ]
+
+
+def test_one_solved_seed_has_a_step_and_no_quartiles():
+    (one,) = rows.training_rows([_train_record("sigmoid/tanh", 100, 1)])
+    assert "solved 1/8" in answer.solve_text(one) and "at step 100" in answer.solve_text(one)
+    assert "IQR" not in answer.solve_text(one)
+    (three,) = rows.training_rows([_train_record("sigmoid/tanh", 100, 3)])
+    assert "median step 110, IQR 105-115" in answer.solve_text(three)
+
+
+def test_the_spread_of_decay_rates_at_one_forget_bias_is_read_from_the_rows():
+    drows = [
+        {"variant": "tanh/tanh", "forget_bias": 1.0, "rate": -0.03},
+        {"variant": "relu/tanh", "forget_bias": 1.0, "rate": -0.15},
+        {"variant": "relu/relu", "forget_bias": 1.0, "rate": math.nan},  # not fitted: left out
+        {"variant": "tanh/relu", "forget_bias": 3.0, "rate": -0.9},  # another forget bias
+    ]
+    text = answer._rate_spread(drows, 1.0)
+    assert "-0.0300 (tanh/tanh) to -0.1500 (relu/tanh)" in text and "5.0x apart" in text
+    assert answer._rate_spread(drows[:1], 1.0) == ""
