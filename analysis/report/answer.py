@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from analysis._util import stats
+from analysis.report import answer_flow
 from analysis.report import rows as R
 from analysis.report import variants
 from analysis.report.config import ReportConfig
@@ -96,19 +97,6 @@ def _length_text(lrows: Sequence[Mapping], variant: str, steps: int) -> str:
     return f"{longest}, {fails} (within {steps} steps; solved = at least half the seeds)"
 
 
-def _flow_change(frows: Sequence[Mapping], variant: str, length: int) -> str:
-    r = R.find(frows, variant, T=length)
-    if r is None or len(r["steps"]) < 2:
-        return "no snapshots"
-    a, b = r["half_life"][0], r["half_life"][-1]
-    return (
-        f"half-life {stats.fmt(a)} steps at step 0 ({r['flow'][0]}), {stats.fmt(b)} at step "
-        f"{r['steps'][-1]} ({r['flow'][-1]}); largest Lyapunov exponent "
-        f"{r['lyapunov_max'][0]:+.3f} -> {r['lyapunov_max'][-1]:+.3f}, max |c| "
-        f"{stats.fmt(r['max_abs_c'][0])} -> {stats.fmt(r['max_abs_c'][-1])}"
-    )
-
-
 def one_minute(cfg: ReportConfig, drows, trows, lrows, frows) -> list[str]:
     """Five bullets: the answer with its numbers.
 
@@ -141,7 +129,7 @@ def one_minute(cfg: ReportConfig, drows, trows, lrows, frows) -> list[str]:
         + f"; trained at b_f = {cfg.train_forget_bias:g}: "
         + f"{solve_text(R.find(trows, 'relu/relu', T=T))}.",
         f"During training (T = {T}, b_f = {fb:g}), the standard LSTM: "
-        f"{_flow_change(frows, 'tanh/tanh', T)}.",
+        f"{answer_flow.flow_change(frows, 'tanh/tanh', T)}.",
     ]
 
 
@@ -163,63 +151,6 @@ def _variant_items(cfg: ReportConfig, drows, trows, lrows) -> list[str]:
             text += f"; {_length_text(lrows, v.name, cfg.train_steps)}"
         items.append(text + ".")
     return items
-
-
-def _keeps_memory(cfg: ReportConfig, frows: Sequence[Mapping]) -> str:
-    T = cfg.train_length
-    std = R.find(frows, "tanh/tanh", T=T)
-    if std is None or len(std["half_life"]) < 2:
-        return ""
-    a, b = _iv(std["half_life_ci"][0]), _iv(std["half_life_ci"][-1])
-    if not stats.separated(a, b):
-        change = f"its first and last half-lives are not distinguishable at n = {cfg.train_seeds}"
-    else:
-        change = "its half-life " + ("grew" if b.estimate > a.estimate else "shrank")
-        change += " during training (the 95% intervals separate)"
-    reach = "reaches" if b.estimate >= T else "stays below"
-    return (
-        f"Does the standard LSTM learn to keep memory? {change[0].upper()}{change[1:]}; at the "
-        "last snapshot it "
-        f"{reach} the sequence length T = {T} ({stats.fmt(b.estimate)} steps)."
-    )
-
-
-def _before_divergence(trows: Sequence[Mapping], frows: Sequence[Mapping], T: int) -> str:
-    """What ReLU/ReLU's gradient flow did on its way to diverging (a non-finite loss) or
-    blowing up (a finite final test loss above 10x the baseline, `rows.training_outcome`)."""
-    r, f = R.find(trows, "relu/relu", T=T), R.find(frows, "relu/relu", T=T)
-    if r is None or f is None:
-        return ""
-    went = (
-        f"its gradient flow went {' -> '.join(dict.fromkeys(f['flow']))}, max |c| "
-        f"{stats.fmt(f['max_abs_c'][0])} -> {stats.fmt(f['max_abs_c'][-1])} (medians over seeds"
-    )
-    steps = [d for d in r["diverged_at"] if d is not None]
-    if steps:
-        return (
-            f"ReLU/ReLU diverged in {len(steps)}/{r['n']} seeds (first at step {min(steps)}); "
-            f"before that {went}; a diverged seed's last snapshot is its last finite state)."
-        )
-    blew = r["outcomes"].count("blew up")
-    if blew:
-        return (
-            f"ReLU/ReLU's loss stayed finite at T = {T} (no seed diverged), but {blew}/{r['n']} "
-            f"seeds blew up (final test loss above 10x the baseline): {went})."
-        )
-    return f"ReLU/ReLU neither diverged nor blew up at T = {T}: {went})."
-
-
-def _flow_paragraph(cfg: ReportConfig, trows: Sequence[Mapping], frows: Sequence[Mapping]) -> str:
-    T = cfg.train_length
-    parts = [
-        f"Gradient flow during training ({cfg.train_snapshots} snapshots per run on a fixed "
-        f"held-out batch, T = {T}):"
-    ]
-    for v in ("tanh/tanh", "relu/tanh", "tanh/relu", "relu/relu"):
-        if R.find(frows, v, T=T) is not None:
-            parts.append(f"{v}: {_flow_change(frows, v, T)}.")
-    parts += [_keeps_memory(cfg, frows), _before_divergence(trows, frows, T)]
-    return " ".join(p for p in parts if p)
 
 
 def _rate_spread(drows: Sequence[Mapping], forget_bias: float) -> str:
@@ -275,7 +206,7 @@ def compose_answer(cfg: ReportConfig, drows, trows, lrows, frows) -> list[dict]:
             f"{cfg.train_forget_bias:g}, {cfg.train_seeds} seeds, Wilson 95% intervals):",
         },
         {"kind": "list", "items": _variant_items(cfg, drows, trows, lrows)},
-        {"kind": "text", "text": _flow_paragraph(cfg, trows, frows)},
+        {"kind": "text", "text": answer_flow.flow_paragraph(cfg, trows, frows)},
         {
             "kind": "text",
             "text": "All of this depends on the setting (initialisation, forget bias, learning "

@@ -52,7 +52,8 @@ def decay_part(record: Mapping[str, Any]) -> dict:
     per = res["fit"]["h"]["per_seed"]
     rates = [float(f["rate"]) for f in per]
     length = int(record["config"]["length"])
-    finite = not any("non-finite" in (r or "") for r in res["exploded_reasons"])
+    non_finite = sum("non-finite" in (r or "") for r in res["exploded_reasons"])
+    finite = not non_finite
     max_state = float(res["telemetry"]["c_max"])
     unbounded = not max_state <= length
     rate_ci = stats.bootstrap_ci(rates)
@@ -65,7 +66,9 @@ def decay_part(record: Mapping[str, Any]) -> dict:
         "half_life": hl,
         "half_life_ci": hl_ci,
         "flow": classify.classify(rate_ci.estimate, finite, unbounded),
-        "flow_text": classify.describe(rate_ci.estimate, hl, finite, unbounded),
+        "flow_text": R.describe_flow(
+            rate_ci.estimate, hl, unbounded, non_finite, len(res["exploded_reasons"])
+        ),
         "max_state": max_state,
         "h_max": float(res["telemetry"].get("h_max", math.nan)),
         "finite": finite,

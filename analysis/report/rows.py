@@ -19,6 +19,7 @@ from analysis.flow import classify
 __all__ = [
     "SOLVES_AT",
     "decay_rows",
+    "describe_flow",
     "find",
     "flow_rows",
     "half_life",
@@ -68,6 +69,13 @@ def half_life(rate: float) -> float:
     return math.log(2) / -rate if rate < 0 else (math.nan if math.isnan(rate) else math.inf)
 
 
+def describe_flow(rate: float, hl: float, unbounded: bool, non_finite: int, seeds: int) -> str:
+    """`classify.describe`, saying how many seeds were non-finite: one of eight is enough
+    to make a cell "exploding", and the page says so."""
+    text = classify.describe(rate, hl, not non_finite, unbounded)
+    return text.replace("(non-finite)", f"(non-finite in {non_finite}/{seeds} seeds)")
+
+
 def half_life_interval(rates: Sequence[float]) -> list[float]:
     """[ln 2 / -r, ln 2 / -lo, ln 2 / -hi] for the median r of per-seed rates and its bootstrap
     95% interval [lo, hi]: one half-life behind every table, legend and sentence (ln 2 / -r
@@ -87,14 +95,16 @@ def decay_rows(records: Sequence[Mapping]) -> list[dict]:
         rows with variant, forget_bias, T, rate (median over seeds), half_life and
         half_life_ci ([ln 2 / -rate, lo, hi], `half_life_interval`), r2, rate_c, lyapunov_max, max_abs_c, forget_mean,
         saturated_fraction, finite, unbounded_state (max |c| > T), flow (a
-        `classify.CLASSES` entry), flow_text, seeds.
+        `classify.CLASSES` entry), flow_text (with the count of non-finite seeds),
+        non_finite_seeds, seeds.
     """
     rows = []
     for rec in records:
         res, conf = rec["result"], rec["config"]
         fit = res["fit"]["h"]
-        reasons = [r for r in res["exploded_reasons"] if r]
-        finite = not any("non-finite" in r for r in reasons)
+        non_finite = sum("non-finite" in (r or "") for r in res["exploded_reasons"])
+        finite = not non_finite
+        seeds = len(res["exploded_reasons"])
         rate = float(fit["rate"])
         max_c = float(res["telemetry"]["c_max"])
         unbounded = not max_c <= int(conf["length"])
@@ -117,7 +127,8 @@ def decay_rows(records: Sequence[Mapping]) -> list[dict]:
                 "finite": finite,
                 "unbounded_state": unbounded,
                 "flow": classify.classify(rate, finite, unbounded),
-                "flow_text": classify.describe(rate, hl, finite, unbounded),
+                "flow_text": describe_flow(rate, hl, unbounded, non_finite, seeds),
+                "non_finite_seeds": non_finite,
                 "seeds": len(fit["per_seed"]),
             }
         )
@@ -218,6 +229,14 @@ def length_rows(trows: Sequence[Mapping], variants: Sequence[str], lengths: Sequ
     return out
 
 
+def _ends(snaps: Sequence[Mapping]) -> list[float]:
+    """[half-life at a seed's first snapshot, at its last]; [] without snapshots."""
+    if not snaps:
+        return []
+    ordered = sorted(snaps, key=lambda s: s["step"])
+    return [float(ordered[0]["half_life"]), float(ordered[-1]["half_life"])]
+
+
 def flow_rows(records: Sequence[Mapping]) -> list[dict]:
     """Gradient flow during training, per training cell: medians over seeds per snapshot.
 
@@ -227,7 +246,8 @@ def flow_rows(records: Sequence[Mapping]) -> list[dict]:
     Returns:
         rows with variant, T, steps [snapshot steps], half_life [median per step],
         half_life_ci [[median, lo, hi] per step], rate, lyapunov_max, max_abs_c (medians),
-        flow [class of the median rate per step], seeds_at [seeds measured per step].
+        flow [class of the median rate per step], seeds_at [seeds measured per step],
+        half_life_ends [[first, last] half-life per seed, in the record's seed order].
     """
     rows = []
     for rec in records:
@@ -254,6 +274,8 @@ def flow_rows(records: Sequence[Mapping]) -> list[dict]:
                 "max_abs_c": [stats.median(at(st, "max_abs_c")) for st in steps],
                 "flow": [classify.classify(r) for r in rates],
                 "seeds_at": [len(at(st, "rate")) for st in steps],
+                # per seed, in the record's seed order (as `training_rows`' outcomes)
+                "half_life_ends": [_ends(p.get("flow_snapshots", [])) for p in per],
             }
         )
     return sorted(rows, key=lambda r: (r["variant"], r["T"]))

@@ -259,10 +259,8 @@ def test_findings_cover_each_design_choice_when_its_designs_ran():
     assert G.find(rows, "slstm", "relu")["flow"] == "exploding"
 
 
-def test_a_cell_reads_the_same_half_life_in_the_decay_table_its_prose_and_this_section():
-    # 8 seeds: the median of per-seed half-lives (mean of the middle two) is not ln 2 / -median
-    # rate; every section must print the latter, so a reused LSTM cell shows one number
-    rates = [-0.30, -0.20, -0.16, -0.15, -0.12, -0.11, -0.09, -0.05]
+def _main_decay_record(rates):
+    """`_decay_record` with the fields the decay stage's rows also read."""
     rec = _decay_record(50, rates)
     rec["config"].update(candidate="relu", output="tanh", forget_bias=1.0)
     rate = stats.median(rates)
@@ -270,6 +268,15 @@ def test_a_cell_reads_the_same_half_life_in_the_decay_table_its_prose_and_this_s
     rec["result"]["fit"]["c"] = {"rate": rate}
     rec["result"]["lyapunov"] = {"largest": rate}
     rec["result"]["telemetry"].update(forget_mean=0.7, saturated_fraction=0.0)
+    return rec
+
+
+def test_a_cell_reads_the_same_half_life_in_the_decay_table_its_prose_and_this_section():
+    # 8 seeds: the median of per-seed half-lives (mean of the middle two) is not ln 2 / -median
+    # rate; every section must print the latter, so a reused LSTM cell shows one number
+    rates = [-0.30, -0.20, -0.16, -0.15, -0.12, -0.11, -0.09, -0.05]
+    rec = _main_decay_record(rates)
+    rate = stats.median(rates)
     (main,) = rows.decay_rows([rec])
     part = G.decay_part(rec)
     per_seed_median = stats.median([math.log(2) / -r for r in rates])
@@ -277,3 +284,11 @@ def test_a_cell_reads_the_same_half_life_in_the_decay_table_its_prose_and_this_s
     assert main["half_life_ci"][0] != pytest.approx(per_seed_median, rel=1e-3)
     assert main["half_life_ci"] == pytest.approx(part["half_life_ci"])
     assert f"half-life {stats.fmt(main['half_life_ci'][0])} steps" in main["flow_text"]
+
+
+def test_a_non_finite_class_says_how_many_seeds_made_it():
+    rec = _main_decay_record([-0.1] * 8)
+    rec["result"]["exploded_reasons"] = [None] * 6 + ["non-finite gradient"] * 2
+    (row,) = rows.decay_rows([rec])
+    assert row["flow"] == "exploding" and row["non_finite_seeds"] == 2
+    assert row["flow_text"] == "exploding (non-finite in 2/8 seeds)"

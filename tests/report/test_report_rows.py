@@ -6,7 +6,7 @@ import pytest
 
 from analysis._util import stats
 from analysis.flow import classify
-from analysis.report import answer, rows
+from analysis.report import answer, answer_flow, rows
 
 LN2, LN1000 = math.log(2), math.log(1000)
 
@@ -138,14 +138,14 @@ def test_relu_relu_sentence_matches_the_outcome_table():
         seed["final_test_loss"] = 5.0  # finite, above 10x the baseline 1/6
     trows = rows.training_rows([blew])
     assert trows[0]["outcomes"].count("blew up") == 6
-    text = answer._before_divergence(trows, rows.flow_rows([blew]), 100)
+    text = answer_flow._before_divergence(trows, rows.flow_rows([blew]), 100)
     assert "no seed diverged" in text and "6/8 seeds blew up" in text
     assert "vanishing -> stable" in text and "max |c| 1 -> 2" in text
     nan = _train_record("relu/relu", 100, 0, diverged=(2, 5))
-    text = answer._before_divergence(rows.training_rows([nan]), rows.flow_rows([nan]), 100)
+    text = answer_flow._before_divergence(rows.training_rows([nan]), rows.flow_rows([nan]), 100)
     assert text.startswith("ReLU/ReLU diverged in 2/8 seeds (first at step 5)")
     calm = _train_record("relu/relu", 100, 0)
-    text = answer._before_divergence(rows.training_rows([calm]), rows.flow_rows([calm]), 100)
+    text = answer_flow._before_divergence(rows.training_rows([calm]), rows.flow_rows([calm]), 100)
     assert text.startswith("ReLU/ReLU neither diverged nor blew up at T = 100")
 
 
@@ -202,3 +202,25 @@ def test_the_spread_of_decay_rates_at_one_forget_bias_is_read_from_the_rows():
     text = answer._rate_spread(drows, 1.0)
     assert "-0.0300 (tanh/tanh) to -0.1500 (relu/tanh)" in text and "5.0x apart" in text
     assert answer._rate_spread(drows[:1], 1.0) == ""
+
+
+def test_keeps_memory_splits_the_seeds_by_outcome_and_names_a_separated_dip():
+    from analysis.report.config import ReportConfig
+
+    std = {
+        "variant": "tanh/tanh",
+        "T": 100,
+        "steps": [0, 600, 1200],
+        "half_life": [17.0, 4.3, 35.0],
+        "half_life_ci": [[17.0, 15.0, 20.0], [4.3, 4.1, 4.5], [35.0, 4.4, 48.0]],
+        "half_life_ends": [[16.0, 40.0], [18.0, 50.0], [17.0, 4.5]],
+    }
+    trow = {"variant": "tanh/tanh", "T": 100, "outcomes": ["solved", "solved", "stuck at baseline"]}
+    text = answer_flow._keeps_memory(ReportConfig(train_seeds=3), [trow], [std])
+    assert "first and last half-lives are not distinguishable at n = 3" in text
+    assert "its median stays below the sequence length T = 100 (35 steps)" in text
+    assert "the 2 seeds that solved end at half-lives 40-50 steps (2/2 above" in text
+    assert "the 1 other seed ends at half-life 4.5 steps (0/1 above its own first value)" in text
+    assert "fell to 4.3 steps [4.1, 4.5] at step 600, below the first snapshot's [15, 20]" in text
+    std["half_life_ci"][1] = [4.3, 4.1, 16.0]  # overlaps the first interval: no dip claimed
+    assert "fell to" not in answer_flow._keeps_memory(ReportConfig(train_seeds=3), [trow], [std])
