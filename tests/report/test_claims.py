@@ -73,6 +73,21 @@ def test_cost_rows_use_the_measured_ratio():
     assert rows["hard_tanh-cheaper"].verdict == claims.DEPENDS
 
 
+def test_cost_words_follow_each_ratio_and_name_timing_noise():
+    costs = {
+        "hard_tanh": {"forward_s": 1.0, "fwd_bwd_s": 2.0},
+        "tanh": {"forward_s": 1.16, "fwd_bwd_s": 2.72},  # against sigmoid: 0.58 and 1.36
+        "sigmoid": {"forward_s": 2.0, "fwd_bwd_s": 1.9},  # fwd+bwd below its forward: noise
+    }
+    rows = {r.id: r for r in claims.measured_rows(claims.Evidence(costs=costs, device="cpu"))}
+    grad = rows["tanh-grad-cheaper"].evidence
+    assert "forward 0.58 (cheaper), forward+backward 1.43 (costlier)" in grad
+    assert "timing noise: forward+backward measured below forward for sigmoid" in grad
+    hard = rows["hard_tanh-cheaper"].evidence
+    assert "forward 0.86 (cheaper), forward+backward 0.74 (cheaper)" in hard
+    assert "noise" not in hard
+
+
 SEED_PAGE = Path(__file__).resolve().parents[3] / "shared" / "seed" / "lstm-activations-qa.txt"
 
 
