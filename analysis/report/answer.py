@@ -164,7 +164,7 @@ def _rate_spread(drows: Sequence[Mapping], forget_bias: float) -> str:
         return ""
     slow, fast = max(rates, key=rates.get), min(rates, key=rates.get)
     return (
-        f" With random weights the rest of the cell moves it as much: at b_f = {forget_bias:g} "
+        f" With random weights the rest of the cell moves it too: at b_f = {forget_bias:g} "
         f"the decaying variants' rates run from {rates[slow]:+.4f} ({slow}) to "
         f"{rates[fast]:+.4f} ({fast}) per step, {rates[fast] / rates[slow]:.1f}x apart."
     )

@@ -139,8 +139,7 @@ def _second_derivative(evidence: Evidence) -> ClaimRow:
     fading = [float(r["rate"]) for r in rates.values() if r is not None and float(r["rate"]) < 0]
     spread = (
         f": {min(fading) / max(fading):.1f}x apart at the same forget bias, so with random weights "
-        "the activations move the rate as much as the forget gate does; none of it involves a "
-        "second derivative"
+        "the activations move the rate too; none of it involves a second derivative"
         if len(fading) > 1
         else ""
     )
