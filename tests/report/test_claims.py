@@ -73,6 +73,19 @@ def test_cost_rows_use_the_measured_ratio():
     assert rows["hard_tanh-cheaper"].verdict == claims.DEPENDS
 
 
+def test_second_derivative_claim_reads_the_spread_of_measured_rates():
+    decay = [
+        {"variant": v, "forget_bias": 1.0, "rate": r}
+        for v, r in (("tanh/tanh", -0.03), ("relu/tanh", -0.15), ("identity/tanh", -0.025))
+    ]
+    rows = {r.id: r for r in claims.measured_rows(claims.Evidence(decay=decay))}
+    text = rows["second-derivative"].evidence
+    assert "6.0x apart at the same forget bias" in text
+    assert "forget gate more than" not in text
+    alone = {r.id: r for r in claims.measured_rows(claims.Evidence(decay=decay[:1]))}
+    assert "apart" not in alone["second-derivative"].evidence
+
+
 def test_cost_words_follow_each_ratio_and_name_timing_noise():
     costs = {
         "hard_tanh": {"forward_s": 1.0, "fwd_bwd_s": 2.0},
