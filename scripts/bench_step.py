@@ -4,9 +4,10 @@
     python scripts/bench_step.py --length 400 --seeds 8 --repeats 7
 
 Prints, for S seeds vmapped (B, H as the default report's training cells, adding task, I = 2):
-the per-step recurrent product alone, 100 of them in a `lax.scan`, the weight-gradient
+the per-step recurrent product alone, T of them in a `lax.scan`, the weight-gradient
 product, the fused LSTM's value and gradient, its forward without residuals and one whole
-`train_chunk` step; GFLOP/s counts the products only (the matmul FLOPs of one sample-step:
+training step as the report runs it (`train_chunk` / 60: also the batch, Adam and its share
+of the held-out evaluation, whose products are not counted); GFLOP/s counts the products only (the matmul FLOPs of one sample-step:
 forward 2 (I + H) 4H, backward 2 H 4H, weight gradients 2 (I + H) 4H). Medians over repeats,
 the first call (compiling) excluded, `jax.block_until_ready` on every result.
 """
@@ -86,12 +87,12 @@ def main() -> None:
     print("| what | ms | GFLOP/s of its products |\n| --- | ---: | ---: |")
     for name, f, args, flop, calls in rows:
         sec = median_s(f, args, calls, a.repeats)
-        rate = f"{flop / sec / 1e9:.1f}" if flop else ""
+        rate = f"{flop / sec / 1e9:.3g}" if flop else ""
         print(f"| {name} | {sec * 1e3:.3f} | {rate} |", flush=True)
     sec = median_s(chunk, (keys, state), 1, a.repeats) / cfg.eval_every
     print(
         f"| one training step (train_chunk / {cfg.eval_every}) | {sec * 1e3:.3f} | "
-        f"{sample_flop * s * b * t / sec / 1e9:.1f} |"
+        f"{sample_flop * s * b * t / sec / 1e9:.3g} |"
     )
 
 

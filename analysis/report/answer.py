@@ -94,7 +94,8 @@ def _length_text(lrows: Sequence[Mapping], variant: str, steps: int) -> str:
         else "solves none of the lengths tried"
     )
     fails = f"first fails at T = {lr['first_fails']}" if lr["first_fails"] else "fails at none"
-    return f"{longest}, {fails} (within {steps} steps; solved = at least half the seeds)"
+    share = f"{R.SOLVES_AT:.0%} of the seeds"
+    return f"{longest}, {fails} (within {steps} steps; solved = at least {share})"
 
 
 def one_minute(cfg: ReportConfig, drows, trows, lrows, frows) -> list[str]:
@@ -106,7 +107,7 @@ def one_minute(cfg: ReportConfig, drows, trows, lrows, frows) -> list[str]:
     Returns:
         five strings.
     """
-    T, fb = cfg.train_length, _mid(cfg)
+    T = cfg.train_length
     std = [R.find(drows, "tanh/tanh", forget_bias=b) for b in cfg.forget_biases]
     gates = "; ".join(
         f"b_f = {b:g}: {_hl_text(r)}" for b, r in zip(cfg.forget_biases, std, strict=True)
@@ -114,8 +115,8 @@ def one_minute(cfg: ReportConfig, drows, trows, lrows, frows) -> list[str]:
     rr = R.find(drows, "relu/relu", forget_bias=max(cfg.forget_biases))
     tt, rc, ro = (R.find(trows, v, T=T) for v in ("tanh/tanh", "relu/tanh", "tanh/relu"))
     return [
-        "Sigmoid gates: a gate multiplies, so it lives in [0, 1]; raising the forget bias slows "
-        f"how fast the gradient fades. Standard LSTM, T = {cfg.decay_length}: {gates}.",
+        "Sigmoid gates: a gate multiplies, so it lives in [0, 1]; the forget bias b_f shifts the "
+        f"forget gate f = sigmoid(... + b_f). Standard LSTM, T = {cfg.decay_length}: {gates}.",
         f"tanh in both slots (the standard LSTM), adding problem at T = {T}: {solve_text(tt)}; "
         f"across lengths: {_length_text(lrows, 'tanh/tanh', cfg.train_steps)}.",
         f"ReLU in the candidate: {solve_text(rc)}; ReLU in the output: {solve_text(ro)}. "
@@ -128,7 +129,7 @@ def one_minute(cfg: ReportConfig, drows, trows, lrows, frows) -> list[str]:
         )
         + f"; trained at b_f = {cfg.train_forget_bias:g}: "
         + f"{solve_text(R.find(trows, 'relu/relu', T=T))}.",
-        f"During training (T = {T}, b_f = {fb:g}), the standard LSTM: "
+        f"During training (T = {T}, b_f = {cfg.train_forget_bias:g}), the standard LSTM: "
         f"{answer_flow.flow_change(frows, 'tanh/tanh', T)}.",
     ]
 
@@ -154,19 +155,27 @@ def _variant_items(cfg: ReportConfig, drows, trows, lrows) -> list[str]:
 
 
 def _rate_spread(drows: Sequence[Mapping], forget_bias: float) -> str:
-    """How far the activations move the decay rate at one forget bias (random weights)."""
-    rates = {
-        r["variant"]: r["rate"]
+    """How far the activations move the decay rate at one forget bias (random weights), a
+    difference named only where the two extremes' half-life intervals separate."""
+    fading = {
+        r["variant"]: r
         for r in drows
-        if r["forget_bias"] == forget_bias and math.isfinite(r["rate"]) and r["rate"] < 0
+        if r["forget_bias"] == forget_bias and r["flow"] == "vanishing" and r["rate"] < 0
     }
-    if len(rates) < 2:
+    if len(fading) < 2:
         return ""
-    slow, fast = max(rates, key=rates.get), min(rates, key=rates.get)
+    slow = max(fading, key=lambda v: fading[v]["rate"])
+    fast = min(fading, key=lambda v: fading[v]["rate"])
+    a, b = (fading[v] for v in (slow, fast))
+    span = (
+        f"at b_f = {forget_bias:g} the vanishing variants' rates run from {a['rate']:+.4f} "
+        f"({slow}) to {b['rate']:+.4f} ({fast}) per step"
+    )
+    if not stats.separated(_iv(a["half_life_ci"]), _iv(b["half_life_ci"])):
+        return f" With random weights {span}: not distinguishable at n = {a.get('seeds', '?')}."
     return (
-        f" With random weights the rest of the cell moves it too: at b_f = {forget_bias:g} "
-        f"the decaying variants' rates run from {rates[slow]:+.4f} ({slow}) to "
-        f"{rates[fast]:+.4f} ({fast}) per step, {rates[fast] / rates[slow]:.1f}x apart."
+        f" With random weights the rest of the cell moves it too: {span}, "
+        f"{b['rate'] / a['rate']:.1f}x apart (half-life intervals separate)."
     )
 
 

@@ -8,6 +8,7 @@ change is claimed only where the 95% intervals separate (`stats.separated`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from analysis._util import stats
@@ -49,44 +50,61 @@ def _dip(std: Mapping) -> str:
     """The lowest median half-life between the first and last snapshot, where its interval
     lies wholly below the first snapshot's."""
     first = _iv(std["half_life_ci"][0])
-    inner = range(1, len(std["steps"]) - 1)
+    inner = [k for k in range(1, len(std["steps"]) - 1) if not math.isnan(std["half_life"][k])]
     if not inner:
         return ""
     j = min(inner, key=lambda k: std["half_life"][k])
     low = _iv(std["half_life_ci"][j])
     if not low.high < first.low:
         return ""
+    # the lowest of several snapshots, picked after the fact: the text says so
+    which = (
+        "the one snapshot between the first and the last"
+        if len(inner) == 1
+        else f"the lowest of the {len(inner)} snapshots between the first and the last"
+    )
     return (
         f" On the way its median half-life fell to {stats.fmt(low.estimate)} steps "
-        f"[{stats.fmt(low.low)}, {stats.fmt(low.high)}] at step {std['steps'][j]}, below the "
-        f"first snapshot's [{stats.fmt(first.low)}, {stats.fmt(first.high)}]."
+        f"[{stats.fmt(low.low)}, {stats.fmt(low.high)}] at step {std['steps'][j]} ({which}), "
+        f"below the first snapshot's [{stats.fmt(first.low)}, {stats.fmt(first.high)}]."
     )
 
 
+def _group_text(members: Sequence[Sequence[float]], label: str, plural: str) -> str:
+    """ "the 5 seeds that solved end at half-lives 35.2-58.4 steps (5/5 above their own first
+    value)"; seeds whose last half-life is nan are counted and named, not spanned."""
+    known = [m for m in members if not math.isnan(m[1])]
+    n, one = len(members), len(members) == 1
+    noun = label if one else plural
+    if not known:
+        return f"the {n} {noun} have no half-life at their last snapshot"
+    last = [m[1] for m in known]
+    lo, hi = stats.fmt(min(last)), stats.fmt(max(last))
+    span = lo if len(known) == 1 else f"{lo}-{hi}"
+    grew = sum(m[1] > m[0] for m in known)
+    text = (
+        f"the {n} {noun} {'ends' if one else 'end'} at "
+        f"{'half-life' if len(known) == 1 else 'half-lives'} {span} steps ({grew}/{len(known)} "
+        f"above {'its' if one else 'their'} own first value"
+    )
+    missing = n - len(known)
+    return text + (f"; {missing} with no half-life at the end)" if missing else ")")
+
+
 def _by_outcome(std: Mapping, trow: Mapping | None) -> str:
-    """The last half-lives of the seeds that solved against the others'."""
+    """The last half-lives of the seeds that solved against the others' (a diverged seed's
+    last snapshot is its last finite state)."""
     ends = std.get("half_life_ends") or []
     if trow is None or len(ends) != len(trow["outcomes"]) or not all(ends):
         return ""
-    groups: dict[str, list[list[float]]] = {"solved": [], "other": []}
-    for (first, last), outcome in zip(ends, trow["outcomes"], strict=True):
-        groups["solved" if outcome == "solved" else "other"].append([first, last])
-    parts = []
-    for name, members in groups.items():
-        if not members:
-            continue
-        last = [m[1] for m in members]
-        grew = sum(m[1] > m[0] for m in members)
-        one = len(members) == 1
-        noun = "seed" if one else "seeds"
-        label = f"{noun} that solved" if name == "solved" else f"other {noun}"
-        span = stats.fmt(last[0]) if one else f"{stats.fmt(min(last))}-{stats.fmt(max(last))}"
-        parts.append(
-            f"the {len(members)} {label} {'ends' if one else 'end'} at "
-            f"{'half-life' if one else 'half-lives'} {span} steps ({grew}/{len(members)} above "
-            f"{'its' if one else 'their'} own first value)"
-        )
-    return " By outcome: " + "; ".join(parts) + "."
+    solved = [e for e, o in zip(ends, trow["outcomes"], strict=True) if o == "solved"]
+    other = [e for e, o in zip(ends, trow["outcomes"], strict=True) if o != "solved"]
+    parts = [_group_text(solved, "seed that solved", "seeds that solved")] if solved else []
+    if other:
+        label = ("other seed", "other seeds") if solved else ("seed", "seeds")
+        parts.append(_group_text(other, *label))
+    head = " By outcome: " if solved else " By outcome: none solved; "
+    return head + "; ".join(parts) + "."
 
 
 def _keeps_memory(cfg: ReportConfig, trows: Sequence[Mapping], frows: Sequence[Mapping]) -> str:
@@ -120,16 +138,21 @@ def _before_divergence(trows: Sequence[Mapping], frows: Sequence[Mapping], T: in
         f"{stats.fmt(f['max_abs_c'][0])} -> {stats.fmt(f['max_abs_c'][-1])} (medians over seeds"
     )
     steps = [d for d in r["diverged_at"] if d is not None]
-    if steps:
-        return (
-            f"ReLU/ReLU diverged in {len(steps)}/{r['n']} seeds (first at step {min(steps)}); "
-            f"before that {went}; a diverged seed's last snapshot is its last finite state)."
-        )
     blew = r["outcomes"].count("blew up")
+    blown = (
+        f"{blew}/{r['n']} seeds blew up (final test loss above 10x the baseline, or non-finite)"
+    )
+    if steps:
+        more = f"; {blown.replace(' seeds', ' more seeds', 1)}" if blew else ""
+        return (
+            f"ReLU/ReLU diverged in {len(steps)}/{r['n']} seeds (first at step {min(steps)})"
+            f"{more}; before that {went}; a diverged seed's last snapshot is its last finite "
+            "state)."
+        )
     if blew:
         return (
-            f"ReLU/ReLU's loss stayed finite at T = {T} (no seed diverged), but {blew}/{r['n']} "
-            f"seeds blew up (final test loss above 10x the baseline): {went})."
+            f"ReLU/ReLU's training loss stayed finite at T = {T} (no seed diverged), but "
+            f"{blown}: {went})."
         )
     return f"ReLU/ReLU neither diverged nor blew up at T = {T}: {went})."
 

@@ -5,7 +5,7 @@ grid for the second-derivative claim."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -125,6 +125,25 @@ def _converges_faster(evidence: Evidence) -> ClaimRow:
     return ClaimRow("tanh-converges-faster", "tanh", quote, verdict, text, {})
 
 
+def _spread(rows: Sequence[Mapping[str, Any]]) -> str:
+    """How far apart the fading rates are, named only where the extremes' half-life
+    intervals separate (a decay row's ``half_life_ci``)."""
+    fading = [r for r in rows if r.get("flow") == "vanishing" and float(r["rate"]) < 0]
+    if len(fading) < 2:
+        return ""
+    slow = max(fading, key=lambda r: float(r["rate"]))
+    fast = min(fading, key=lambda r: float(r["rate"]))
+    ivs = [stats.Interval(*(float(v) for v in r["half_life_ci"])) for r in (slow, fast)]
+    if not stats.separated(*ivs):
+        return f": the fastest and slowest are not distinguishable at n = {slow.get('seeds', '?')}"
+    ratio = float(fast["rate"]) / float(slow["rate"])
+    return (
+        f": {ratio:.1f}x apart at the same forget bias (half-life intervals separate), so with "
+        "random weights the activations move the rate too; none of it involves a second "
+        "derivative"
+    )
+
+
 def _second_derivative(evidence: Evidence) -> ClaimRow:
     zz = grid(0.0, 20.0, 20_001)
     d2 = np.abs(np.asarray(kernels.get("tanh").grad2(zz)))
@@ -136,13 +155,7 @@ def _second_derivative(evidence: Evidence) -> ClaimRow:
     rate_txt = ", ".join(
         f"{v}: {stats.fmt(float(r['rate']))}/step" for v, r in rates.items() if r is not None
     )
-    fading = [float(r["rate"]) for r in rates.values() if r is not None and float(r["rate"]) < 0]
-    spread = (
-        f": {min(fading) / max(fading):.1f}x apart at the same forget bias, so with random weights "
-        "the activations move the rate too; none of it involves a second derivative"
-        if len(fading) > 1
-        else ""
-    )
+    spread = _spread([r for r in rates.values() if r is not None])
     sig_bf = math.log(1 / (1 + math.exp(-1.0)))
     return ClaimRow(
         "second-derivative",

@@ -15,7 +15,7 @@ from typing import Any
 
 from analysis._util import stats
 from analysis.flow import classify
-from analysis.report import gating
+from analysis.report import flow_text, gating
 from analysis.report import rows as R
 from analysis.report.config import ReportConfig
 
@@ -36,9 +36,9 @@ def decay_part(record: Mapping[str, Any]) -> dict:
     Formula: per seed the fitted rate r_s of ln ||dL/dh_t|| per step back; the row's rate r
     is the median of r_s with a bootstrap 95% interval [lo, hi] over seeds; its half-life is
     ln 2 / -r (inf for r >= 0) with the interval [ln 2 / -lo, ln 2 / -hi]
-    (`rows.half_life_interval`, as in the decay table: one number behind every table, legend
-    and sentence, so a reused LSTM cell reads the same in both sections); the class is `classify.classify(r, finite,
-    max |state| > T)`.
+    (`flow_text.half_life_interval`, as in the decay table: one number behind every table, legend
+    and sentence, so a reused LSTM cell reads the same in both sections); the class is
+    `classify.classify(r, finite, max |state| > T)`.
 
     Args:
         record: a sweep record of `experiments.decay.run_cell` (any cell).
@@ -57,7 +57,7 @@ def decay_part(record: Mapping[str, Any]) -> dict:
     max_state = float(res["telemetry"]["c_max"])
     unbounded = not max_state <= length
     rate_ci = stats.bootstrap_ci(rates)
-    hl_ci = R.half_life_interval(rates)  # the decay table's estimator: one number per cell
+    hl_ci = flow_text.half_life_interval(rates)  # the decay table's estimator: one number per cell
     hl = hl_ci[0]
     return {
         "T_decay": length,
@@ -66,7 +66,7 @@ def decay_part(record: Mapping[str, Any]) -> dict:
         "half_life": hl,
         "half_life_ci": hl_ci,
         "flow": classify.classify(rate_ci.estimate, finite, unbounded),
-        "flow_text": R.describe_flow(
+        "flow_text": flow_text.describe_flow(
             rate_ci.estimate, hl, unbounded, non_finite, len(res["exploded_reasons"])
         ),
         "max_state": max_state,

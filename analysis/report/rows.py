@@ -15,15 +15,13 @@ from typing import Any
 
 from analysis._util import stats
 from analysis.flow import classify
+from analysis.report.flow_text import describe_flow, half_life_interval
 
 __all__ = [
     "SOLVES_AT",
     "decay_rows",
-    "describe_flow",
     "find",
     "flow_rows",
-    "half_life",
-    "half_life_interval",
     "length_rows",
     "training_outcome",
     "training_rows",
@@ -64,27 +62,6 @@ def _interval(iv: stats.Interval) -> list[float]:
     return [iv.estimate, iv.low, iv.high]
 
 
-def half_life(rate: float) -> float:
-    """ln 2 / -rate steps; inf for a rate >= 0 (the gradient does not fade), nan for nan."""
-    return math.log(2) / -rate if rate < 0 else (math.nan if math.isnan(rate) else math.inf)
-
-
-def describe_flow(rate: float, hl: float, unbounded: bool, non_finite: int, seeds: int) -> str:
-    """`classify.describe`, saying how many seeds were non-finite: one of eight is enough
-    to make a cell "exploding", and the page says so."""
-    text = classify.describe(rate, hl, not non_finite, unbounded)
-    return text.replace("(non-finite)", f"(non-finite in {non_finite}/{seeds} seeds)")
-
-
-def half_life_interval(rates: Sequence[float]) -> list[float]:
-    """[ln 2 / -r, ln 2 / -lo, ln 2 / -hi] for the median r of per-seed rates and its bootstrap
-    95% interval [lo, hi]: one half-life behind every table, legend and sentence (ln 2 / -r
-    rises with r, so the rate interval's ends bound it; a median of per-seed half-lives would
-    differ from ln 2 / -median rate for an even number of seeds)."""
-    iv = stats.bootstrap_ci(rates)
-    return [half_life(iv.estimate), half_life(iv.low), half_life(iv.high)]
-
-
 def decay_rows(records: Sequence[Mapping]) -> list[dict]:
     """One row per decay cell: median fit over seeds, half-life interval, flow class.
 
@@ -93,10 +70,10 @@ def decay_rows(records: Sequence[Mapping]) -> list[dict]:
 
     Returns:
         rows with variant, forget_bias, T, rate (median over seeds), half_life and
-        half_life_ci ([ln 2 / -rate, lo, hi], `half_life_interval`), r2, rate_c, lyapunov_max, max_abs_c, forget_mean,
-        saturated_fraction, finite, unbounded_state (max |c| > T), flow (a
-        `classify.CLASSES` entry), flow_text (with the count of non-finite seeds),
-        non_finite_seeds, seeds.
+        half_life_ci ([ln 2 / -rate, lo, hi], `half_life_interval`), r2, rate_c,
+        lyapunov_max, max_abs_c, forget_mean, saturated_fraction, finite, unbounded_state
+        (max |c| > T), flow (a `classify.CLASSES` entry), flow_text (with the count of
+        non-finite seeds), non_finite_seeds, seeds.
     """
     rows = []
     for rec in records:

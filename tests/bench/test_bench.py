@@ -118,3 +118,4 @@ def test_bench_step_script_prints_every_row_with_its_rate():
     assert all(float(r[1]) > 0 for r in rows[2:])
     # every row with products reports a positive rate; the forward alone reports none
     assert [bool(r[2].strip()) for r in rows[2:]] == [True, True, True, True, False, True]
+    assert all(float(r[2]) > 0 for r in rows[2:] if r[2].strip())

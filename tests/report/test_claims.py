@@ -75,13 +75,20 @@ def test_cost_rows_use_the_measured_ratio():
 
 def test_second_derivative_claim_reads_the_spread_of_measured_rates():
     decay = [
-        {"variant": v, "forget_bias": 1.0, "rate": r}
-        for v, r in (("tanh/tanh", -0.03), ("relu/tanh", -0.15), ("identity/tanh", -0.025))
+        {"variant": v, "forget_bias": 1.0, "rate": r, "flow": "vanishing", "half_life_ci": ci}
+        for v, r, ci in (
+            ("tanh/tanh", -0.03, [23.1, 21.0, 25.0]),
+            ("relu/tanh", -0.15, [4.6, 4.1, 5.6]),
+            ("identity/tanh", -0.025, [27.7, 26.0, 30.0]),
+        )
     ]
     rows = {r.id: r for r in claims.measured_rows(claims.Evidence(decay=decay))}
     text = rows["second-derivative"].evidence
-    assert "6.0x apart at the same forget bias" in text
+    assert "6.0x apart at the same forget bias (half-life intervals separate)" in text
     assert "forget gate more than" not in text
+    decay[1]["half_life_ci"] = [4.6, 4.1, 28.0]  # overlaps the slowest: no difference claimed
+    rows = {r.id: r for r in claims.measured_rows(claims.Evidence(decay=decay))}
+    assert "not distinguishable" in rows["second-derivative"].evidence
     alone = {r.id: r for r in claims.measured_rows(claims.Evidence(decay=decay[:1]))}
     assert "apart" not in alone["second-derivative"].evidence
 
@@ -89,7 +96,7 @@ def test_second_derivative_claim_reads_the_spread_of_measured_rates():
 def test_cost_words_follow_each_ratio_and_name_timing_noise():
     costs = {
         "hard_tanh": {"forward_s": 1.0, "fwd_bwd_s": 2.0},
-        "tanh": {"forward_s": 1.16, "fwd_bwd_s": 2.72},  # against sigmoid: 0.58 and 1.36
+        "tanh": {"forward_s": 1.16, "fwd_bwd_s": 2.72},  # against sigmoid: 0.58 and 1.43
         "sigmoid": {"forward_s": 2.0, "fwd_bwd_s": 1.9},  # fwd+bwd below its forward: noise
     }
     rows = {r.id: r for r in claims.measured_rows(claims.Evidence(costs=costs, device="cpu"))}

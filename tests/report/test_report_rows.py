@@ -193,14 +193,21 @@ def test_one_solved_seed_has_a_step_and_no_quartiles():
 
 
 def test_the_spread_of_decay_rates_at_one_forget_bias_is_read_from_the_rows():
+    def row(variant, rate, ci, flow="vanishing", fb=1.0):
+        return dict(variant=variant, forget_bias=fb, rate=rate, flow=flow, half_life_ci=ci, seeds=8)
+
     drows = [
-        {"variant": "tanh/tanh", "forget_bias": 1.0, "rate": -0.03},
-        {"variant": "relu/tanh", "forget_bias": 1.0, "rate": -0.15},
-        {"variant": "relu/relu", "forget_bias": 1.0, "rate": math.nan},  # not fitted: left out
-        {"variant": "tanh/relu", "forget_bias": 3.0, "rate": -0.9},  # another forget bias
+        row("tanh/tanh", -0.03, [23.1, 21.0, 25.0]),
+        row("relu/tanh", -0.15, [4.6, 4.1, 5.6]),
+        row("relu/relu", -0.5, [1.4, 1.0, 2.0], flow="exploding"),  # not a fading cell
+        row("tanh/relu", -0.9, [0.8, 0.7, 0.9], fb=3.0),  # another forget bias
     ]
     text = answer._rate_spread(drows, 1.0)
-    assert "-0.0300 (tanh/tanh) to -0.1500 (relu/tanh)" in text and "5.0x apart" in text
+    assert "-0.0300 (tanh/tanh) to -0.1500 (relu/tanh) per step" in text
+    assert "5.0x apart (half-life intervals separate)" in text
+    drows[1]["half_life_ci"] = [4.6, 4.1, 22.0]  # overlaps tanh/tanh's: no difference claimed
+    text = answer._rate_spread(drows, 1.0)
+    assert text.endswith("per step: not distinguishable at n = 8.") and "apart" not in text
     assert answer._rate_spread(drows[:1], 1.0) == ""
 
 
@@ -221,6 +228,29 @@ def test_keeps_memory_splits_the_seeds_by_outcome_and_names_a_separated_dip():
     assert "its median stays below the sequence length T = 100 (35 steps)" in text
     assert "the 2 seeds that solved end at half-lives 40-50 steps (2/2 above" in text
     assert "the 1 other seed ends at half-life 4.5 steps (0/1 above its own first value)" in text
-    assert "fell to 4.3 steps [4.1, 4.5] at step 600, below the first snapshot's [15, 20]" in text
+    assert (
+        "fell to 4.3 steps [4.1, 4.5] at step 600 (the one snapshot between the first and the "
+        "last), below the first snapshot's [15, 20]"
+    ) in text
     std["half_life_ci"][1] = [4.3, 4.1, 16.0]  # overlaps the first interval: no dip claimed
     assert "fell to" not in answer_flow._keeps_memory(ReportConfig(train_seeds=3), [trow], [std])
+
+
+def test_flow_text_edge_cases_say_what_happened():
+    from analysis.report import flow_text
+
+    assert flow_text.describe_flow(math.nan, math.nan, False, 0, 8) == (
+        "exploding (no rate fitted: fewer than 2 finite points)"
+    )
+    both = _train_record("relu/relu", 100, 0, diverged=(0,))
+    for seed in both["result"]["per_seed"][1:6]:
+        seed["final_test_loss"] = 5.0
+    text = answer_flow._before_divergence(
+        rows.training_rows([both]), rows.flow_rows([both]), 100
+    )
+    assert text.startswith("ReLU/ReLU diverged in 1/8 seeds (first at step 5); 5/8 more seeds")
+    std = {"half_life_ends": [[5.0, math.nan], [5.0, 4.0], [6.0, 7.0]]}
+    trow = {"outcomes": ["stuck at baseline"] * 3}
+    text = answer_flow._by_outcome(std, trow)
+    assert text.startswith(" By outcome: none solved; the 3 seeds end at half-lives 4-7 steps")
+    assert "(1/2 above their own first value; 1 with no half-life at the end)" in text
