@@ -116,7 +116,8 @@ def one_minute(cfg: ReportConfig, drows, trows, lrows, frows) -> list[str]:
     tt, rc, ro = (R.find(trows, v, T=T) for v in ("tanh/tanh", "relu/tanh", "tanh/relu"))
     return [
         "Sigmoid gates: a gate multiplies, so it lives in [0, 1]; the forget bias b_f shifts the "
-        f"forget gate f = sigmoid(... + b_f). Standard LSTM, T = {cfg.decay_length}: {gates}.",
+        "forget gate f = sigmoid(W_f [x_t, h_{t-1}] + b_f). "
+        f"Standard LSTM, T = {cfg.decay_length}: {gates}.",
         f"tanh in both slots (the standard LSTM), adding problem at T = {T}: {solve_text(tt)}; "
         f"across lengths: {_length_text(lrows, 'tanh/tanh', cfg.train_steps)}.",
         f"ReLU in the candidate: {solve_text(rc)}; ReLU in the output: {solve_text(ro)}. "

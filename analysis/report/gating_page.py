@@ -122,8 +122,9 @@ def _gate_range(cfg: ReportConfig, rows: Sequence[Mapping]) -> list[str]:
     classes = "; ".join(f"{r['design']} {r['flow_text']}" for r in relu)
     tail = f" Gradient flow with ReLU in the candidate: {classes}." if relu else ""
     return _bullet(
-        "The gate range, read from the swap (only slstm changes a gate's range: next bullet), "
-        "tanh -> ReLU in each design's candidate (the recurrent activation of rnn and irnn):",
+        "The gate range, read from the swap (only slstm changes a gate's range, in the next "
+        "bullet), tanh -> ReLU in each design's candidate (the recurrent activation of rnn and "
+        "irnn):",
         _pairs(rows, [(d, "relu", d, "tanh") for d in cfg.gating_designs]),
         tail,
     )

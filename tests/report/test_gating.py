@@ -250,7 +250,9 @@ def test_findings_cover_each_design_choice_when_its_designs_ran():
     assert heads == [
         "The additive (gated) cell path, same orthogonal init and same activation",
         "The output squash (tanh on c) against none (lstm-noout)",
-        "The gate range, read from the swap (only slstm changes a gate's range",
+        "The gate range, read from the swap (only slstm changes a gate's range, in the next "
+        "bullet), tanh -> ReLU in each design's candidate (the recurrent activation of rnn and "
+        "irnn)",
         "The exponential input gate with its stabiliser (slstm against lstm)",
     ]
     assert "Non-finite gradient or state in slstm (relu)" in bullets[-1]
