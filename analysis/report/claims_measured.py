@@ -56,9 +56,17 @@ def describe_training(row: Mapping[str, Any] | None) -> str:
     return f"{lead}, final test MSE {stats.fmt(float(row['final_test_loss']))}"
 
 
-def _cost_word(ratio: float) -> str:
-    """cheaper / costlier beyond 5% either way, else about the same (one timing run)."""
-    return "cheaper" if ratio < 0.95 else ("costlier" if ratio > 1.05 else "about the same")
+def _cost_word(costs: Mapping[str, Mapping[str, Any]], a: str, b: str, key: str) -> str:
+    """cheaper / costlier only where a's and b's [min, max] times over the repeats do not
+    overlap; "not distinguishable here" where they do; "one timing, no range" without them."""
+    ra, rb = costs[a].get(f"{key}_range_s"), costs[b].get(f"{key}_range_s")
+    if ra is None or rb is None:
+        return "one timing, no range"
+    if ra[1] < rb[0]:
+        return "cheaper: the ranges over the repeats separate"
+    if ra[0] > rb[1]:
+        return "costlier: the ranges over the repeats separate"
+    return "not distinguishable here"
 
 
 def _cost_rows(evidence: Evidence) -> list[ClaimRow]:
@@ -90,8 +98,9 @@ def _cost_rows(evidence: Evidence) -> list[ClaimRow]:
                 topic,
                 quote + ("" if a == "hard_tanh" else "   [than sigmoid's, the page implies]"),
                 DEPENDS,
-                f"on {dev}: {a}/{b} time ratio forward {fw:.2f} ({_cost_word(fw)}), "
-                f"forward+backward {fb:.2f} ({_cost_word(fb)}){noise if noisy else ''}. "
+                f"on {dev}: {a}/{b} time ratio forward {fw:.2f} "
+                f"({_cost_word(evidence.costs, a, b, 'forward')}), forward+backward {fb:.2f} "
+                f"({_cost_word(evidence.costs, a, b, 'fwd_bwd')}){noise if noisy else ''}. "
                 "Hardware-dependent: on a GPU these elementwise kernels are memory-bound and "
                 "cost the same; inside an LSTM step the matmul dominates either way",
                 {"forward_ratio": fw, "fwd_bwd_ratio": fb},

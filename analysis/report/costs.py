@@ -24,7 +24,8 @@ def elementwise_costs(
     """Median seconds per call of f (forward) and of grad of sum(f) (forward+backward).
 
     float32 input of n values drawn from N(0, 2^2). Returns name -> {"forward_s", "fwd_bwd_s",
-    "ns_per_element_forward", "ns_per_element_fwd_bwd"}; all kernels are timed round-robin.
+    "forward_range_s", "fwd_bwd_range_s" ([min, max] over the repeats), "ns_per_element_forward",
+    "ns_per_element_fwd_bwd"}; all kernels are timed round-robin.
     """
     x = 2.0 * jax.random.normal(jax.random.key(seed), (n,), dtype=jnp.float32)
     fns = {}
@@ -42,6 +43,9 @@ def elementwise_costs(
         out[name] = {
             "forward_s": fw,
             "fwd_bwd_s": fb,
+            # the spread over the repeats: a ratio is called a difference only where they part
+            "forward_range_s": [timed[f"{name}/forward"][k] for k in ("min_s", "max_s")],
+            "fwd_bwd_range_s": [timed[f"{name}/fwd_bwd"][k] for k in ("min_s", "max_s")],
             "ns_per_element_forward": fw / n * 1e9,
             "ns_per_element_fwd_bwd": fb / n * 1e9,
             "n": n,

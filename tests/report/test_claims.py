@@ -93,19 +93,27 @@ def test_second_derivative_claim_reads_the_spread_of_measured_rates():
     assert "apart" not in alone["second-derivative"].evidence
 
 
-def test_cost_words_follow_each_ratio_and_name_timing_noise():
+def test_cost_words_follow_the_timing_ranges_and_name_timing_noise():
+    def timed(fw, fw_range, fb, fb_range):
+        return {"forward_s": fw, "fwd_bwd_s": fb, "forward_range_s": fw_range,
+                "fwd_bwd_range_s": fb_range}
+
     costs = {
-        "hard_tanh": {"forward_s": 1.0, "fwd_bwd_s": 2.0},
-        "tanh": {"forward_s": 1.16, "fwd_bwd_s": 2.72},  # against sigmoid: 0.58 and 1.43
-        "sigmoid": {"forward_s": 2.0, "fwd_bwd_s": 1.9},  # fwd+bwd below its forward: noise
+        "hard_tanh": timed(1.0, [0.9, 1.1], 2.0, [1.5, 2.7]),
+        "tanh": timed(1.16, [1.1, 1.2], 2.72, [2.6, 2.8]),  # against sigmoid: 0.58 and 1.43
+        "sigmoid": timed(2.0, [1.9, 2.1], 1.9, [1.8, 2.0]),  # fwd+bwd below its forward: noise
     }
     rows = {r.id: r for r in claims.measured_rows(claims.Evidence(costs=costs, device="cpu"))}
     grad = rows["tanh-grad-cheaper"].evidence
-    assert "forward 0.58 (cheaper), forward+backward 1.43 (costlier)" in grad
+    assert "forward 0.58 (cheaper: the ranges over the repeats separate)" in grad
+    assert "forward+backward 1.43 (costlier: the ranges over the repeats separate)" in grad
     assert "timing noise: forward+backward measured below forward for sigmoid" in grad
-    hard = rows["hard_tanh-cheaper"].evidence
-    assert "forward 0.86 (cheaper), forward+backward 0.74 (cheaper)" in hard
-    assert "noise" not in hard
+    hard = rows["hard_tanh-cheaper"].evidence  # ranges [0.9, 1.1] / [1.1, 1.2] touch
+    assert "forward 0.86 (not distinguishable here)" in hard and "noise" not in hard
+    assert "forward+backward 0.74 (not distinguishable here)" in hard  # [1.5, 2.7] / [2.6, 2.8]
+    del costs["tanh"]["forward_range_s"]
+    rows = {r.id: r for r in claims.measured_rows(claims.Evidence(costs=costs, device="cpu"))}
+    assert "forward 0.58 (one timing, no range)" in rows["tanh-grad-cheaper"].evidence
 
 
 SEED_PAGE = Path(__file__).resolve().parents[3] / "shared" / "seed" / "lstm-activations-qa.txt"
