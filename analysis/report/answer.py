@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from analysis._util import stats
-from analysis.report import answer_flow
+from analysis.report import answer_flow, flow_text
 from analysis.report import rows as R
 from analysis.report import variants
 from analysis.report.config import ReportConfig
@@ -158,25 +158,19 @@ def _variant_items(cfg: ReportConfig, drows, trows, lrows) -> list[str]:
 def _rate_spread(drows: Sequence[Mapping], forget_bias: float) -> str:
     """How far the activations move the decay rate at one forget bias (random weights), a
     difference named only where the two extremes' half-life intervals separate."""
-    fading = {
-        r["variant"]: r
-        for r in drows
-        if r["forget_bias"] == forget_bias and r["flow"] == "vanishing" and r["rate"] < 0
-    }
-    if len(fading) < 2:
+    sp = flow_text.rate_spread([r for r in drows if r["forget_bias"] == forget_bias])
+    if sp is None:
         return ""
-    slow = max(fading, key=lambda v: fading[v]["rate"])
-    fast = min(fading, key=lambda v: fading[v]["rate"])
-    a, b = (fading[v] for v in (slow, fast))
     span = (
-        f"at b_f = {forget_bias:g} the vanishing variants' rates run from {a['rate']:+.4f} "
-        f"({slow}) to {b['rate']:+.4f} ({fast}) per step"
+        f"at b_f = {forget_bias:g} the vanishing variants' rates run from {sp.slow['rate']:+.4f} "
+        f"({sp.slow['variant']}) to {sp.fast['rate']:+.4f} ({sp.fast['variant']}) per step"
     )
-    if not stats.separated(_iv(a["half_life_ci"]), _iv(b["half_life_ci"])):
-        return f" With random weights {span}: not distinguishable at n = {a.get('seeds', '?')}."
+    if not sp.separated:
+        n = sp.slow.get("seeds", "?")
+        return f" With random weights {span}: not distinguishable at n = {n}."
     return (
         f" With random weights the rest of the cell moves it too: {span}, "
-        f"{b['rate'] / a['rate']:.1f}x apart (half-life intervals separate)."
+        f"{sp.ratio:.1f}x apart (half-life intervals separate)."
     )
 
 

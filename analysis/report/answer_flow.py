@@ -138,12 +138,10 @@ def _before_divergence(trows: Sequence[Mapping], frows: Sequence[Mapping], T: in
         f"{stats.fmt(f['max_abs_c'][0])} -> {stats.fmt(f['max_abs_c'][-1])} (medians over seeds"
     )
     steps = [d for d in r["diverged_at"] if d is not None]
-    blew = r["outcomes"].count("blew up")
-    blown = (
-        f"{blew}/{r['n']} seeds blew up (final test loss above 10x the baseline, or non-finite)"
-    )
+    blew, n = r["outcomes"].count("blew up"), r["n"]
+    why = "(final test loss above 10x the baseline, or non-finite)"
     if steps:
-        more = f"; {blown.replace(' seeds', ' more seeds', 1)}" if blew else ""
+        more = f"; {blew}/{n} more seeds blew up {why}" if blew else ""
         return (
             f"ReLU/ReLU diverged in {len(steps)}/{r['n']} seeds (first at step {min(steps)})"
             f"{more}; before that {went}; a diverged seed's last snapshot is its last finite "
@@ -152,7 +150,7 @@ def _before_divergence(trows: Sequence[Mapping], frows: Sequence[Mapping], T: in
     if blew:
         return (
             f"ReLU/ReLU's training loss stayed finite at T = {T} (no seed diverged), but "
-            f"{blown}: {went})."
+            f"{blew}/{n} seeds blew up {why}: {went})."
         )
     return f"ReLU/ReLU neither diverged nor blew up at T = {T}: {went})."
 

@@ -12,6 +12,7 @@ import numpy as np
 
 import kernels
 from analysis._util import stats
+from analysis.report import flow_text
 from analysis.report.claims_base import (
     DEPENDS,
     HOLDS,
@@ -135,19 +136,14 @@ def _converges_faster(evidence: Evidence) -> ClaimRow:
 
 
 def _spread(rows: Sequence[Mapping[str, Any]]) -> str:
-    """How far apart the fading rates are, named only where the extremes' half-life
-    intervals separate (a decay row's ``half_life_ci``)."""
-    fading = [r for r in rows if r.get("flow") == "vanishing" and float(r["rate"]) < 0]
-    if len(fading) < 2:
+    sp = flow_text.rate_spread(rows)
+    if sp is None:
         return ""
-    slow = max(fading, key=lambda r: float(r["rate"]))
-    fast = min(fading, key=lambda r: float(r["rate"]))
-    ivs = [stats.Interval(*(float(v) for v in r["half_life_ci"])) for r in (slow, fast)]
-    if not stats.separated(*ivs):
-        return f": the fastest and slowest are not distinguishable at n = {slow.get('seeds', '?')}"
-    ratio = float(fast["rate"]) / float(slow["rate"])
+    if not sp.separated:
+        n = sp.slow.get("seeds", "?")
+        return f": the fastest and slowest are not distinguishable at n = {n}"
     return (
-        f": {ratio:.1f}x apart at the same forget bias (half-life intervals separate), so with "
+        f": {sp.ratio:.1f}x apart at the same forget bias (half-life intervals separate), so with "
         "random weights the activations move the rate too; none of it involves a second "
         "derivative"
     )

@@ -6,12 +6,20 @@ report that describes a cell's gradient flow at initialisation (the decay table,
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 from analysis._util import stats
 from analysis.flow import classify
 
-__all__ = ["describe_flow", "half_life", "half_life_interval"]
+__all__ = [
+    "Spread",
+    "describe_flow",
+    "half_life",
+    "half_life_interval",
+    "non_finite_seeds",
+    "rate_spread",
+]
 
 
 def half_life(rate: float) -> float:
@@ -24,6 +32,18 @@ def half_life(rate: float) -> float:
         ln 2 / -rate; inf for a rate >= 0 (the gradient does not fade), nan for nan.
     """
     return math.log(2) / -rate if rate < 0 else (math.nan if math.isnan(rate) else math.inf)
+
+
+def non_finite_seeds(reasons: Sequence[str | None]) -> int:
+    """Seeds of a decay record whose gradient or state went non-finite.
+
+    Args:
+        reasons: the record's ``exploded_reasons``, one per seed (None: nothing exploded).
+
+    Returns:
+        how many name a non-finite value.
+    """
+    return sum("non-finite" in (r or "") for r in reasons)
 
 
 def describe_flow(rate: float, hl: float, unbounded: bool, non_finite: int, seeds: int) -> str:
@@ -57,3 +77,32 @@ def half_life_interval(rates: Sequence[float]) -> list[float]:
     """
     iv = stats.bootstrap_ci(rates)
     return [half_life(iv.estimate), half_life(iv.low), half_life(iv.high)]
+
+
+class Spread(NamedTuple):
+    """The slowest and fastest fading decay rows, their rate ratio, whether their half-life
+    intervals separate."""
+
+    slow: Mapping[str, Any]
+    fast: Mapping[str, Any]
+    ratio: float
+    separated: bool
+
+
+def rate_spread(rows: Sequence[Mapping[str, Any]]) -> Spread | None:
+    """How far the activations move the decay rate among decay rows of one setting.
+
+    Args:
+        rows: decay rows (``rate``, ``flow``, ``half_life_ci``); only "vanishing" ones count.
+
+    Returns:
+        a Spread, or None with fewer than two fading rows.
+    """
+    fading = [r for r in rows if r.get("flow") == "vanishing" and float(r["rate"]) < 0]
+    if len(fading) < 2:
+        return None
+    slow = max(fading, key=lambda r: float(r["rate"]))
+    fast = min(fading, key=lambda r: float(r["rate"]))
+    a, b = (stats.Interval(*(float(v) for v in r["half_life_ci"])) for r in (slow, fast))
+    return Spread(slow, fast, float(fast["rate"]) / float(slow["rate"]), stats.separated(a, b))
+

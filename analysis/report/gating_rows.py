@@ -52,7 +52,7 @@ def decay_part(record: Mapping[str, Any]) -> dict:
     per = res["fit"]["h"]["per_seed"]
     rates = [float(f["rate"]) for f in per]
     length = int(record["config"]["length"])
-    non_finite = sum("non-finite" in (r or "") for r in res["exploded_reasons"])
+    non_finite = flow_text.non_finite_seeds(res["exploded_reasons"])
     finite = not non_finite
     max_state = float(res["telemetry"]["c_max"])
     unbounded = not max_state <= length

@@ -15,7 +15,7 @@ from typing import Any
 
 from analysis._util import stats
 from analysis.flow import classify
-from analysis.report.flow_text import describe_flow, half_life_interval
+from analysis.report.flow_text import describe_flow, half_life_interval, non_finite_seeds
 
 __all__ = [
     "SOLVES_AT",
@@ -79,9 +79,9 @@ def decay_rows(records: Sequence[Mapping]) -> list[dict]:
     for rec in records:
         res, conf = rec["result"], rec["config"]
         fit = res["fit"]["h"]
-        non_finite = sum("non-finite" in (r or "") for r in res["exploded_reasons"])
+        non_finite = non_finite_seeds(res["exploded_reasons"])
         finite = not non_finite
-        seeds = len(res["exploded_reasons"])
+        seeds = len(fit["per_seed"])
         rate = float(fit["rate"])
         max_c = float(res["telemetry"]["c_max"])
         unbounded = not max_c <= int(conf["length"])
@@ -106,7 +106,7 @@ def decay_rows(records: Sequence[Mapping]) -> list[dict]:
                 "flow": classify.classify(rate, finite, unbounded),
                 "flow_text": describe_flow(rate, hl, unbounded, non_finite, seeds),
                 "non_finite_seeds": non_finite,
-                "seeds": len(fit["per_seed"]),
+                "seeds": seeds,
             }
         )
     return rows
