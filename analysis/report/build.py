@@ -1,26 +1,22 @@
-"""`actgrad report`: the seed question answered with measurements, in one page.
+"""`actgrad report`: measure, summarise into one `Report`, compare, write, render.
 
 Runs, in order: kernel verification, the gradient-decay sweep over the LSTM variants in
-`analysis.report.variants` at several forget biases, training on the adding problem across
-sequence lengths with gradient-flow snapshots, "Why gating?" (`gating`: the tanh -> ReLU
-swap in other cell designs, decay and training), kernel timings, the seed-claims audit and the
-figures; then writes ``report.json`` (every number), ``report.md``, ``index.html`` and each
-figure as PNG and SVG. Decay and training cells go through `analysis.experiments.sweep`, so
-a rerun into the same directory resumes.
-
-Modules: `config` (presets), `stages` (measuring), `rows` (numbers with intervals),
-`classify` (the one gradient-flow vocabulary), `answer` (prose), `figures`, `page` and
-`page_audit` (the page), `render` (Markdown and HTML); "Why gating?": `gating` (its cells
-and stage), `gating_rows`, `gating_page`, `gating_plots`.
+`variants` at several forget biases, training on the adding problem across lengths with
+gradient-flow snapshots, "Why gating?" (`gating`), kernel timings, the seed-claims audit and
+the figures. The numbers become one `model.Report` (`summarise`, `compare`), saved as
+``report.json``; `render` turns it into ``report.md`` and ``index.html``. `render_dir`
+re-renders a stored report.json without measuring. Decay and training cells go through
+`analysis.experiments.sweep`, so a rerun into the same directory resumes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from analysis._util.io import (
     atomic_write_json,
@@ -29,15 +25,72 @@ from analysis._util.io import (
     run_metadata,
 )
 from analysis._util.progress import progress
-from analysis.report import claims, stages
-from analysis.report import rows as R
+from analysis.report import claims, compare, gating, stages, summarise, variants
 from analysis.report.config import PRESETS, STAGES, ReportConfig, preset
-from analysis.report.gating import run_gating
-from analysis.report.gating_rows import gating_rows
+from analysis.report.model import SCHEMA, Report, from_json, to_json
 
-__all__ = ["PRESETS", "STAGES", "ReportConfig", "build", "preset", "training_cost"]
+__all__ = [
+    "PRESETS",
+    "STAGES",
+    "ReportConfig",
+    "build",
+    "command",
+    "preset",
+    "render_dir",
+    "reproduce_commands",
+    "training_cost",
+    "write_pages",
+]
 
 T = TypeVar("T")
+
+
+def command(cfg: ReportConfig) -> str:
+    """The command that makes this report, e.g. "actgrad report --quick"."""
+    if cfg.preset == "default":
+        return "actgrad report"
+    if cfg.preset in ("quick", "full"):
+        return f"actgrad report --{cfg.preset}"
+    return f"actgrad report --preset {cfg.preset}"
+
+
+def _variant_flags(name: str) -> str:
+    v = variants.get(name)
+    return f"--candidate {v.candidate} --output {v.output}"
+
+
+def reproduce_commands(cfg: ReportConfig) -> tuple[str, ...]:
+    """Shell lines that reproduce every number: the report, then each decay and train sweep."""
+    lines = [f"{command(cfg)} --out report", ""]
+    fbs = ",".join(f"{fb:g}" for fb in cfg.forget_biases)
+    for v in cfg.decay_variants:
+        lines.append(
+            f"actgrad decay {_variant_flags(v)} --length {cfg.decay_length} --hidden "
+            f"{cfg.decay_hidden} --batch {cfg.decay_batch} --seeds {cfg.decay_seeds} "
+            f"--lyapunov-k {cfg.lyapunov_k} --compare forget_bias={fbs}"
+        )
+    lines.append("")
+    common = (
+        f"--steps {cfg.train_steps} --batch {cfg.train_batch} --hidden {cfg.train_hidden} "
+        f"--lr {cfg.train_lr:g} --forget-bias {cfg.train_forget_bias:g} --eval-every "
+        f"{cfg.train_eval_every} --snapshots {cfg.train_snapshots} --test-batch "
+        f"{cfg.train_test_batch} --seeds {cfg.train_seeds} --stop-when-solved"
+    )
+    for v in cfg.train_variants:
+        lines.append(
+            f"actgrad train --task adding --length {cfg.train_length} {_variant_flags(v)} {common}"
+        )
+    others = ",".join(str(t) for t in sorted(cfg.train_lengths) if t != cfg.train_length)
+    for v in cfg.length_variants:
+        lines.append(
+            f"actgrad train --task adding {_variant_flags(v)} {common} --compare length={others}"
+        )
+    lines += [
+        "",
+        "actgrad verify",
+        "actgrad check-formula --f '1/(1+exp(-z))' --df '-exp(-z) / 1 + exp(-z)^2'",
+    ]
+    return tuple(lines)
 
 
 def training_cost(records: Sequence[Mapping]) -> dict:
@@ -74,56 +127,98 @@ def _measure(cfg: ReportConfig, out: Path, stage: Callable[[str, Callable[[], T]
     train_records = stage(
         "train", lambda: stages.run_training(cfg, out) if cfg.train_variants else []
     )
-    gating = stage("gating", lambda: run_gating(cfg, out, decay_records, train_records))
+    gated = stage("gating", lambda: gating.run_gating(cfg, out, decay_records, train_records))
     costs = stage("costs", lambda: stages.run_costs(cfg))
     return {
         "verify": verify_rows,
         "decay_records": decay_records,
         "train_records": train_records,
-        "gating": gating,
+        "gating": gated,
         "costs": costs,
     }
 
 
-def _summarise(cfg: ReportConfig, m: dict, meta: Mapping) -> dict:
-    drows = R.decay_rows(m["decay_records"])
-    trows = R.training_rows(m["train_records"])
-    return {
-        "verify": m["verify"],
-        "decay": drows,
-        "training": trows,
-        "lengths": R.length_rows(trows, cfg.length_variants, sorted(cfg.train_lengths)),
-        "flow": R.flow_rows(m["train_records"]),
-        "gating": {
-            "rows": gating_rows(cfg, m["gating"]),
-            "reused": m["gating"]["reused"],
-        },
-        "costs": m["costs"],
-        "cost": training_cost(m["train_records"]),
-    }
+def _gating_pairs(cfg: ReportConfig) -> list[tuple[Any, str]]:
+    return [(gating.design(n), a) for n in cfg.gating_designs for a in cfg.gating_activations]
 
 
-def _write(out: Path, cfg: ReportConfig, meta: Mapping, data: dict, timings: dict) -> dict:
-    from analysis.report.page import assemble, command
+def summarise_run(
+    cfg: ReportConfig,
+    m: Mapping[str, Any],
+    meta: Mapping[str, Any],
+    timings: Mapping[str, float],
+) -> Report:
+    """The Report of one run from what `_measure` returned, comparisons included; its claims
+    and figures are empty until `build` adds them (`dataclasses.replace`).
+
+    Args:
+        cfg: the report's knobs; m: the measurements; meta: `run_metadata()`;
+        timings: stage -> seconds (the dict `build` keeps filling).
+
+    Returns:
+        the Report.
+    """
+    decay = summarise.decay_rows(m["decay_records"])
+    training = summarise.training_rows(m["train_records"])
+    gated = summarise.gating_rows(_gating_pairs(cfg), m["gating"])
+    comparisons, families = compare.compare_all(decay, training, gated, cfg.train_length)
+    return Report(
+        schema=SCHEMA,
+        command=command(cfg),
+        config=dataclasses.asdict(cfg),
+        meta=dict(meta),
+        timings_s=timings,
+        cost=training_cost(m["train_records"]),
+        decay=decay,
+        training=training,
+        lengths=summarise.length_rows(training, cfg.length_variants, cfg.train_lengths),
+        flow=summarise.flow_rows(m["train_records"]),
+        gating=gated,
+        gating_reused=dict(m["gating"].get("reused") or {"decay": 0, "train": 0}),
+        comparisons=comparisons,
+        families=families,
+        claims=(),
+        costs=dict(m["costs"]),
+        verify=tuple(m["verify"]),
+        figures=(),
+        reproduce=reproduce_commands(cfg),
+    )
+
+
+def write_pages(out: Path, report: Report) -> None:
+    """report.md and index.html from a Report (atomically; report.json untouched)."""
     from analysis.report.render import render_html, render_markdown
 
-    rep = assemble(cfg, meta, {**data, "timings": timings})
-    doc = {
-        "config": dataclasses.asdict(cfg),
-        "command": command(cfg),
-        **meta,
-        "timings_s": timings,
-        **{k: v for k, v in data.items() if k != "claims"},
-        "claims": [c._asdict() for c in data["claims"]],
-        "page": rep,
-    }
-    atomic_write_json(out / "report.json", doc)
-    atomic_write_text(out / "report.md", render_markdown(rep))
-    atomic_write_text(out / "index.html", render_html(rep))
-    return doc
+    md = render_markdown(report)
+    atomic_write_text(out / "report.md", md)
+    atomic_write_text(out / "index.html", render_html(report, md))
 
 
-def build(cfg: ReportConfig, out: str | Path) -> dict:
+def render_dir(out: str | Path) -> Report:
+    """Re-render report.md and index.html from `out`/report.json, measuring nothing.
+
+    Args:
+        out: a report directory written by `build` (after a template edit, or a stored
+            `--full` run).
+
+    Returns:
+        the Report read; ValueError when report.json is missing, unreadable or of another
+        schema.
+    """
+    out = Path(out)
+    path = out / "report.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"--render {out}: no report.json there") from None
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"--render {out}: cannot read report.json ({e})") from None
+    report = from_json(data)
+    write_pages(ensure_writable_dir(out), report)
+    return report
+
+
+def build(cfg: ReportConfig, out: str | Path) -> Report:
     """Run every stage and write the report into `out`.
 
     Args:
@@ -131,7 +226,7 @@ def build(cfg: ReportConfig, out: str | Path) -> dict:
         out: the report directory (created; reruns resume its stored sweep cells).
 
     Returns:
-        report.json's content.
+        the Report (also in out/report.json).
     """
     import jax
 
@@ -152,24 +247,34 @@ def build(cfg: ReportConfig, out: str | Path) -> dict:
             return result
 
         m = _measure(cfg, out, stage)
-        data = _summarise(cfg, m, meta)
-        data["gating"]["seconds"] = timings["gating"]
+        report = summarise_run(cfg, m, meta, timings)
+        decay_ev, train_ev = summarise.evidence_rows(
+            report.decay, [r for r in report.training if r.T == cfg.train_length]
+        )
         evidence = claims.Evidence(
-            decay=data["decay"],
-            training=[r for r in data["training"] if r["T"] == cfg.train_length],
-            costs=data["costs"],
+            decay=decay_ev,
+            training=train_ev,
+            costs=m["costs"],
             device=meta["device"],
+            comparisons=report.comparisons,
         )
-        data["claims"] = stage(
-            "claims", lambda: claims.audit(evidence, claims.run_derivative_checks())
+        claim_rows = stage("claims", lambda: claims.audit(evidence, claims.run_derivative_checks()))
+        gating_figure = (
+            [(d.name, a) for d, a in _gating_pairs(cfg)],
+            m["gating"]["decay"],
         )
-        gating_figure = (data["gating"]["rows"], m["gating"]["decay"])
-        data["figures"] = stage(
+        figures = stage(
             "figures",
             lambda: write_figures(cfg, out, m["decay_records"], m["train_records"], gating_figure),
         )
         bar.set_description("report: write")
         timings["total"] = time.perf_counter() - t_all
-        doc = _write(out, cfg, meta, data, timings)
+        report = dataclasses.replace(
+            report,
+            claims=tuple(c._asdict() for c in claim_rows),
+            figures=tuple(figures),
+        )
+        atomic_write_json(out / "report.json", to_json(report))
+        write_pages(out, report)
         bar.update()
-    return doc
+    return report

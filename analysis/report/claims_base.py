@@ -28,12 +28,14 @@ class Evidence(NamedTuple):
     training: rows with variant, outcome, solved, n, solve_rate_ci, solved_steps (per seed,
         None if not solved), final_test_loss (median), baseline.
     costs: `analysis.report.costs.elementwise_costs` output; device: where they were timed.
+    comparisons: the page's tests; a claim about a difference reads its verdict there.
     """
 
     decay: Sequence[Mapping[str, Any]] = ()
     training: Sequence[Mapping[str, Any]] = ()
     costs: Mapping[str, Mapping[str, float]] = {}
     device: str = ""
+    comparisons: Sequence[Any] = ()  # `model.Comparison`s: the page's verdicts
 
 
 def grid(lo: float, hi: float, n: int = 100_001) -> Any:

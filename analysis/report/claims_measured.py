@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 
 import kernels
-from analysis._util import stats
-from analysis.report import flow_text
+from analysis.report import compare
 from analysis.report.claims_base import (
     DEPENDS,
     HOLDS,
@@ -36,25 +35,36 @@ def _training(evidence: Evidence, variant: str) -> Mapping[str, Any] | None:
     return next((r for r in evidence.training if r["variant"] == variant), None)
 
 
+_OUTCOME_WORDS = {
+    "solved": "solved",
+    "diverged": "diverged",
+    "blew_up": "blew up",
+    "stuck": "stuck at baseline",
+    "learning": "learning, not solved",
+}
+
+
 def describe_training(row: Mapping[str, Any] | None) -> str:
     """ "solved by 6/8 seeds [95% CI 0.41, 0.93] (median step 540), final test MSE 0.002".
 
     Args:
-        row: a `rows.training_rows` entry or None.
+        row: a training row as `summarise.evidence_rows` gives it, or None.
 
     Returns:
         the text.
     """
+    from analysis.report.render import num
+
     if row is None:
         return "not trained in this run"
     steps = [s for s in row.get("solved_steps", []) if s is not None]
-    n = len(row.get("solved_steps", []))
-    ci = stats.wilson(len(steps), n) if n else stats.Interval(math.nan, math.nan, math.nan)
-    solved = f"solved by {len(steps)}/{n} seeds [95% CI {ci.low:.2f}, {ci.high:.2f}]" + (
-        f" (median step {stats.median(steps):.0f})" if steps else ""
+    ci = compare.wilson(len(steps), len(row.get("solved_steps", [])))
+    solved = f"solved by {ci.k}/{ci.n} seeds [95% CI {ci.low:.2f}, {ci.high:.2f}]" + (
+        f" (median step {np.median(steps):.0f})" if steps else ""
     )
-    lead = solved if row["outcome"] == "solved" else f"{row['outcome']} ({solved})"
-    return f"{lead}, final test MSE {stats.fmt(float(row['final_test_loss']))}"
+    outcome = _OUTCOME_WORDS.get(row["outcome"], row["outcome"])
+    lead = solved if row["outcome"] == "solved" else f"{outcome} ({solved})"
+    return f"{lead}, final test MSE {num(row['final_test_loss'])}"
 
 
 def _cost_word(costs: Mapping[str, Mapping[str, Any]], a: str, b: str, key: str) -> str:
@@ -113,39 +123,44 @@ def _cost_rows(evidence: Evidence) -> list[ClaimRow]:
 def _converges_faster(evidence: Evidence) -> ClaimRow:
     tanh_row, sig_row = _training(evidence, "tanh/tanh"), _training(evidence, "sigmoid/tanh")
     quote = "Often found to converge faster in practice"
-    if tanh_row is None or sig_row is None:
+    cmp = next(
+        (
+            c
+            for c in evidence.comparisons
+            if c.quantity == "solve rate" and c.a == "sigmoid/tanh" and c.b == "tanh/tanh"
+        ),
+        None,
+    )
+    if tanh_row is None or sig_row is None or cmp is None:
         text = "tanh vs sigmoid candidate not trained in this run"
         return ClaimRow("tanh-converges-faster", "tanh", quote, NOT_SUPPORTED, text, {})
-    ta = stats.wilson(
-        sum(s is not None for s in tanh_row["solved_steps"]), len(tanh_row["solved_steps"])
-    )
-    sa = stats.wilson(
-        sum(s is not None for s in sig_row["solved_steps"]), len(sig_row["solved_steps"])
-    )
-    if stats.separated(ta, sa):
-        verdict = HOLDS if ta.estimate > sa.estimate else DEPENDS
-        which = "the 95% intervals of the solve rates separate"
+    if cmp.verdict == "lower":
+        verdict, which = HOLDS, "tanh solved more seeds"
+    elif cmp.verdict == "higher":
+        verdict, which = DEPENDS, "sigmoid solved more seeds"
     else:
-        verdict = DEPENDS if (ta.estimate or sa.estimate) else NOT_SUPPORTED
-        which = f"the solve rates are not distinguishable at n = {len(tanh_row['solved_steps'])}"
+        verdict, which = NOT_SUPPORTED, "the solve rates are not distinguishable"
     text = (
         f"adding problem, candidate tanh: {describe_training(tanh_row)}; candidate sigmoid: "
-        f"{describe_training(sig_row)}; {which}. One task and budget: evidence, not a law"
+        f"{describe_training(sig_row)}; {which} (Fisher's exact test, Holm-adjusted p = "
+        f"{cmp.p_adjusted:.2g}). One task and budget: evidence, not a law"
     )
     return ClaimRow("tanh-converges-faster", "tanh", quote, verdict, text, {})
 
 
 def _spread(rows: Sequence[Mapping[str, Any]]) -> str:
-    sp = flow_text.rate_spread(rows)
-    if sp is None:
+    fading = [r for r in rows if r.get("flow") == "vanishing" and float(r["rate"]) < 0]
+    if len(fading) < 2:
         return ""
-    if not sp.separated:
-        n = sp.slow.get("seeds", "?")
-        return f": the fastest and slowest are not distinguishable at n = {n}"
+    slow = max(fading, key=lambda r: float(r["rate"]))
+    fast = min(fading, key=lambda r: float(r["rate"]))
+    p = compare.permutation_p(slow["rates"], fast["rates"])
+    if not p < compare.ALPHA:
+        return f": the fastest and slowest are not distinguishable at n = {slow['seeds']}"
     return (
-        f": {sp.ratio:.1f}x apart at the same forget bias (half-life intervals separate), so with "
-        "random weights the activations move the rate too; none of it involves a second "
-        "derivative"
+        f": {float(fast['rate']) / float(slow['rate']):.1f}x apart at the same forget bias "
+        f"(permutation test p = {p:.2g}), so with random weights the activations move the rate "
+        "too; none of it involves a second derivative"
     )
 
 
@@ -158,7 +173,7 @@ def _second_derivative(evidence: Evidence) -> ClaimRow:
         for v in ("tanh/tanh", "relu/tanh", "identity/tanh", "tanh/identity")
     }
     rate_txt = ", ".join(
-        f"{v}: {stats.fmt(float(r['rate']))}/step" for v, r in rates.items() if r is not None
+        f"{v}: {float(r['rate']):.3g}/step" for v, r in rates.items() if r is not None
     )
     spread = _spread([r for r in rates.values() if r is not None])
     sig_bf = math.log(1 / (1 + math.exp(-1.0)))
@@ -184,7 +199,7 @@ def _relu_instead(evidence: Evidence) -> ClaimRow:
     relu_b = _training(evidence, "relu/relu")
     dec = _decay(evidence, "relu/relu", 3.0) or _decay(evidence, "relu/relu", 1.0)
     state = (
-        f"; with ReLU in both slots max |c| reached {stats.fmt(float(dec['max_abs_c']))} "
+        f"; with ReLU in both slots max |c| reached {float(dec['max_abs_c']):.3g} "
         f"at initialisation (forget bias {float(dec['forget_bias']):g})"
         if dec is not None
         else ""

@@ -1,159 +1,140 @@
-"""Render the report dict as Markdown (for GitHub) and as one HTML page (no server needed).
+"""The page from a `Report`: Jinja2 templates speak, these formatters print every number.
 
-Both renderings come from the same structure, so they hold the same numbers. Images are
-files beside the page, referenced by relative paths; every figure links to its SVG.
+One source: ``templates/page.md.j2`` renders the Markdown page (report.md); the HTML page
+(index.html) is that Markdown rendered by markdown-it-py inside ``templates/shell.html.j2``.
+A maintainer changes a sentence by editing a template. The formatters below are the only
+place a number becomes text (the templates call them as filters).
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Mapping, Sequence
+import math
 from typing import Any
 
-__all__ = ["VERDICT_COLOURS", "html_table", "md_table", "render_html", "render_markdown"]
+__all__ = ["FORMATTERS", "render_html", "render_markdown"]
 
-VERDICT_COLOURS = {
-    "holds": "#1a7f37",
-    "wrong": "#cf222e",
-    "depends": "#9a6700",
-    "not supported": "#6e7781",
+
+def num(x: Any, digits: int = 3) -> str:
+    """`digits` significant digits; "∞", "-∞" and "n/a" for inf and nan."""
+    if x is None:
+        return "n/a"
+    x = float(x)
+    if math.isnan(x):
+        return "n/a"
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    return f"{x:.{digits}g}"
+
+
+def signed(x: Any, digits: int = 4) -> str:
+    """A signed number with `digits` decimals, e.g. "+0.0280"."""
+    x = float(x)
+    return f"{x:+.{digits}f}" if math.isfinite(x) else num(x)
+
+
+def ci(est: Any) -> str:
+    """An Estimate as "value [low, high]"; "∞ (grows)" for a half-life of a growing gradient."""
+    if est is None or math.isnan(float(est.value)):
+        return "n/a"
+    if math.isinf(est.value) and math.isinf(est.low):
+        return "∞ (grows)"
+    return f"{num(est.value)} [{num(est.low)}, {num(est.high)}]"
+
+
+def prop(p: Any) -> str:
+    """A Proportion as "k/n [low, high]" (Wilson 95%)."""
+    if p is None:
+        return "not trained"
+    return f"{p.k}/{p.n} [{p.low:.2f}, {p.high:.2f}]"
+
+
+def pval(p: Any) -> str:
+    """A p-value: two significant digits, "< 0.0001" below that, "–" when not tested."""
+    p = float(p)
+    if math.isnan(p):
+        return "–"
+    return "< 0.0001" if p < 1e-4 else f"{p:.2g}"
+
+
+def per100(rate: Any) -> str:
+    """The gradient's factor over 100 steps, e^(100 r), e.g. "×0.031", "×1e+30"."""
+    rate = float(rate)
+    if math.isnan(rate):
+        return "n/a"
+    if 100 * rate > 700:
+        return f"×1e+{100 * rate / math.log(10):.0f}"
+    return f"×{math.exp(100 * rate):.2g}"
+
+
+def count(x: Any) -> str:
+    """An integer with thousands separators; "n/a" for None or nan."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{round(float(x)):,}"
+
+
+def seconds(x: Any) -> str:
+    """Seconds: one decimal under 100, whole seconds above."""
+    x = float(x)
+    return f"{x:.1f} s" if x < 100 else f"{x:,.0f} s"
+
+
+def cell(text: Any) -> str:
+    """Text made safe for a Markdown table cell (| escaped, newlines joined)."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+FORMATTERS = {
+    "num": num,
+    "signed": signed,
+    "ci": ci,
+    "prop": prop,
+    "pval": pval,
+    "per100": per100,
+    "count": count,
+    "seconds": seconds,
+    "cell": cell,
 }
 
 
-def _cell(v: Any) -> str:
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    if v is None:
-        return "-"
-    return str(v)
+def _environment() -> Any:
+    import jinja2
 
-
-def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A GitHub Markdown table; floats with 3 significant digits, "|" escaped.
-
-    Args:
-        headers: column names (C,); rows: (R, C) cells.
-
-    Returns:
-        the table text.
-    """
-
-    def esc(s: str) -> str:
-        return s.replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(esc(_cell(c)) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def html_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "") -> str:
-    """An HTML table; a cell that is a verdict word is coloured.
-
-    Args:
-        headers: column names (C,); rows: (R, C) cells; cls: the table's CSS class.
-
-    Returns:
-        the escaped HTML.
-    """
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = []
-    for row in rows:
-        cells = []
-        for c in row:
-            text = html.escape(_cell(c))
-            colour = VERDICT_COLOURS.get(str(c))
-            cells.append(
-                f'<td><b style="color:{colour}">{text}</b></td>' if colour else f"<td>{text}</td>"
-            )
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (
-        f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("analysis.report", "templates"),
+        undefined=jinja2.StrictUndefined,  # a misspelt field fails the render, not the reader
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,  # Markdown; the HTML shell escapes what it inserts itself
     )
+    env.filters.update(FORMATTERS)
+    return env
 
 
-def render_markdown(rep: Mapping[str, Any]) -> str:
-    """The page as Markdown.
-
-    Args:
-        rep: {"title", "subtitle", "sections": [{"heading", "blocks"}]}.
-
-    Returns:
-        report.md's text.
-    """
-    out = [f"# {rep['title']}", "", f"_{rep['subtitle']}_", ""]
-    for sec in rep["sections"]:
-        out += [f"## {sec['heading']}", ""]
-        for block in sec["blocks"]:
-            kind = block["kind"]
-            if kind == "text":
-                out += [block["text"], ""]
-            elif kind == "list":
-                out += [f"- {item}" for item in block["items"]] + [""]
-            elif kind == "table":
-                out += [md_table(block["headers"], block["rows"]), ""]
-            elif kind == "figure":
-                out += [
-                    f"![{block['caption']}]({block['png']})",
-                    "",
-                    f"*{block['caption']}* ([SVG]({block['svg']}))",
-                    "",
-                ]
-            elif kind == "code":
-                out += ["```", *block["lines"], "```", ""]
-    return "\n".join(out).rstrip() + "\n"
-
-
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;
-padding:0 1em;line-height:1.5;color:#1f2328}
-h1{margin-bottom:0}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:1em 0;font-size:.9em}
-th,td{border:1px solid #d0d7de;padding:.3em .6em;vertical-align:top;text-align:left}
-th{background:#f6f8fa}figure{margin:1.5em 0}img{max-width:100%;border:1px solid #eee}
-figcaption{font-size:.9em;color:#57606a}pre{background:#f6f8fa;padding:.8em;overflow-x:auto}
-.sub{color:#57606a}
-"""
-
-
-def render_html(rep: Mapping[str, Any]) -> str:
-    """The page as one self-contained HTML file (figures are files beside it).
+def render_markdown(report: Any) -> str:
+    """report.md: the page in Markdown (GitHub renders its <details> blocks).
 
     Args:
-        rep: as `render_markdown`.
+        report: an `analysis.report.model.Report`.
 
     Returns:
-        index.html's text.
+        the Markdown text.
     """
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{html.escape(rep['title'])}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(rep['title'])}</h1>",
-        f'<p class="sub">{html.escape(rep["subtitle"])}</p>',
-    ]
-    for sec in rep["sections"]:
-        parts.append(f"<h2>{html.escape(sec['heading'])}</h2>")
-        for block in sec["blocks"]:
-            kind = block["kind"]
-            if kind == "text":
-                parts.append(f"<p>{html.escape(block['text'])}</p>")
-            elif kind == "list":
-                items = "".join(f"<li>{html.escape(i)}</li>" for i in block["items"])
-                parts.append(f"<ul>{items}</ul>")
-            elif kind == "table":
-                parts.append(html_table(block["headers"], block["rows"], block.get("cls", "")))
-            elif kind == "figure":
-                cap = html.escape(block["caption"])
-                parts.append(
-                    f'<figure><a href="{html.escape(block["svg"])}">'
-                    f'<img src="{html.escape(block["png"])}" alt="{cap}"></a>'
-                    f'<figcaption>{cap} (<a href="{html.escape(block["svg"])}">SVG</a>)'
-                    "</figcaption></figure>"
-                )
-            elif kind == "code":
-                parts.append("<pre>" + html.escape("\n".join(block["lines"])) + "</pre>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    return _environment().get_template("page.md.j2").render(r=report)
+
+
+def render_html(report: Any, markdown: str | None = None) -> str:
+    """index.html: the Markdown page rendered by markdown-it-py inside the HTML shell.
+
+    Args:
+        report: the Report; markdown: its `render_markdown` text (rendered here if None).
+
+    Returns:
+        a self-contained HTML document (figures referenced by relative path).
+    """
+    from markdown_it import MarkdownIt
+
+    md = render_markdown(report) if markdown is None else markdown
+    body = MarkdownIt("commonmark", {"html": True}).enable("table").render(md)
+    return _environment().get_template("shell.html.j2").render(r=report, body=body)

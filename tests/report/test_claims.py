@@ -95,8 +95,12 @@ def test_second_derivative_claim_reads_the_spread_of_measured_rates():
 
 def test_cost_words_follow_the_timing_ranges_and_name_timing_noise():
     def timed(fw, fw_range, fb, fb_range):
-        return {"forward_s": fw, "fwd_bwd_s": fb, "forward_range_s": fw_range,
-                "fwd_bwd_range_s": fb_range}
+        return {
+            "forward_s": fw,
+            "fwd_bwd_s": fb,
+            "forward_range_s": fw_range,
+            "fwd_bwd_range_s": fb_range,
+        }
 
     costs = {
         "hard_tanh": timed(1.0, [0.9, 1.1], 2.0, [1.5, 2.7]),

@@ -32,6 +32,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="a preset by name (tiny: a smoke test in seconds)",
     )
     p.add_argument(
+        "--render",
+        metavar="DIR",
+        default=None,
+        help="re-render DIR/index.html and report.md from DIR/report.json, measuring nothing "
+        "(after a template edit, or for a stored --full run)",
+    )
+    p.add_argument(
         "--device",
         choices=("cpu", "gpu"),
         default=None,
@@ -51,6 +58,15 @@ def run(args: argparse.Namespace) -> int:
     from analysis._util.errors import UsageError
     from analysis._util.io import ensure_writable_dir
 
+    if args.render is not None:
+        from analysis.report.build import render_dir
+
+        try:
+            render_dir(args.render)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        print(f"rendered {args.render}/index.html and report.md from its report.json")
+        return 0
     if args.device is not None:
         if "jax" in sys.modules:  # only when called in-process after jax was imported
             import jax
@@ -76,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
     compile_cache.enable()
     name = args.preset or ("quick" if args.quick else "full" if args.full else "default")
-    data = report.build(report.preset(name), out)
-    t = data["timings_s"]["total"]
+    built = report.build(report.preset(name), out)
+    t = built.timings_s["total"]
     print(f"wrote {out}/index.html, report.md, report.json and figures in {t:.0f} s")
     return 0

@@ -1,0 +1,311 @@
+"""The page's one statistical rule, and the intervals every row carries.
+
+Rule (stated once on the page): solve rates are compared with Fisher's exact test, decay rates
+with a two-sided permutation test on the per-seed rates (statistic: difference of medians;
+exact where the permutations number at most `PERMUTATIONS`). p-values are Holm-adjusted
+within families declared in advance, one per question the page asks, so that adding a
+section never flips an earlier verdict. A difference is "higher" or "lower" at adjusted
+p < `ALPHA`, otherwise "not distinguishable". Half-lives are reported, not tested (a growing
+gradient's half-life is infinite).
+
+Intervals: Wilson 95% on proportions and percentile-bootstrap 95% on medians, both from
+scipy.stats; they replaced the hand-written ones of `analysis._util.stats` in the report
+(tests/report/test_compare.py checks them against independent computations).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats as sps
+
+from analysis.report.model import (
+    Comparison,
+    DecayRow,
+    Estimate,
+    Family,
+    GatingRow,
+    Proportion,
+    TrainRow,
+)
+
+__all__ = [
+    "ALPHA",
+    "BOOTSTRAP_RESAMPLES",
+    "HALF_LIFE_METHOD",
+    "PERMUTATIONS",
+    "compare_all",
+    "detectable",
+    "fisher_p",
+    "half_life",
+    "half_life_of",
+    "holm",
+    "median_bootstrap",
+    "median_iqr",
+    "permutation_p",
+    "wilson",
+]
+
+ALPHA = 0.05
+BOOTSTRAP_RESAMPLES = 2000
+PERMUTATIONS = 20_000  # C(16, 8) = 12,870: 8 seeds against 8 are tested exactly
+HALF_LIFE_METHOD = "ln 2 / -rate, from the rate's bootstrap 95%"
+
+
+def wilson(k: int, n: int) -> Proportion:
+    """k of n with its Wilson 95% interval.
+
+    Args:
+        k: successes; n: trials (n = 0 gives a nan interval).
+
+    Returns:
+        the Proportion.
+    """
+    if n == 0:
+        return Proportion(k, n, math.nan, math.nan)
+    ci = sps.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return Proportion(k, n, float(ci.low), float(ci.high))
+
+
+def _finite(values: Sequence[float]) -> np.ndarray:
+    arr = np.asarray([float(v) for v in values], np.float64)
+    return arr[np.isfinite(arr)]
+
+
+def median_bootstrap(values: Sequence[float], seed: int = 0) -> Estimate:
+    """The median over seeds with a percentile-bootstrap 95% interval (non-finite dropped).
+
+    Args:
+        values: per-seed numbers; seed: the resampling seed (same values, same interval).
+
+    Returns:
+        the Estimate (nan without a finite value; low = high = value for one).
+    """
+    arr = _finite(values)
+    method = "median, bootstrap 95%"
+    if arr.size == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0, method)
+    med = float(np.median(arr))
+    if arr.size == 1 or np.all(arr == arr[0]):
+        return Estimate(med, med, med, int(arr.size), method)
+    res = sps.bootstrap(
+        (arr,),
+        np.median,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    ci = res.confidence_interval
+    return Estimate(med, float(ci.low), float(ci.high), int(arr.size), method)
+
+
+def median_iqr(values: Sequence[float]) -> Estimate:
+    """The median and interquartile range (non-finite dropped; nan for none)."""
+    arr = _finite(values)
+    if arr.size == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0, "median, IQR")
+    q25, q50, q75 = np.percentile(arr, [25, 50, 75])
+    return Estimate(float(q50), float(q25), float(q75), int(arr.size), "median, IQR")
+
+
+def half_life(rate: float) -> float:
+    """ln 2 / -rate: steps for ||dL/dh_t|| to halve going back; inf when rate >= 0."""
+    if math.isnan(rate):
+        return math.nan
+    return math.log(2) / -rate if rate < 0 else math.inf
+
+
+def half_life_of(rate: Estimate) -> Estimate:
+    """The half-life of a rate estimate: ln 2 / -r is increasing in r, so the rate interval's
+    ends bound it (the one half-life estimator of the page)."""
+    return Estimate(
+        half_life(rate.value),
+        half_life(rate.low),
+        half_life(rate.high),
+        rate.n,
+        HALF_LIFE_METHOD,
+    )
+
+
+def fisher_p(a: Proportion, b: Proportion) -> float:
+    """Two-sided Fisher's exact test of k_a/n_a against k_b/n_b."""
+    table = [[a.k, a.n - a.k], [b.k, b.n - b.k]]
+    return float(sps.fisher_exact(table, alternative="two-sided").pvalue)
+
+
+def _median_difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.median(x, axis=axis) - np.median(y, axis=axis)
+
+
+def permutation_p(x: Sequence[float], y: Sequence[float], seed: int = 0) -> float:
+    """Two-sided permutation test of median(x) - median(y) (non-finite values dropped).
+
+    Returns:
+        the p-value; nan with fewer than two finite values on a side.
+    """
+    xs, ys = _finite(x), _finite(y)
+    if xs.size < 2 or ys.size < 2:
+        return math.nan
+    res = sps.permutation_test(
+        (xs, ys),
+        _median_difference,
+        permutation_type="independent",
+        alternative="two-sided",
+        n_resamples=PERMUTATIONS,
+        vectorized=True,
+        rng=np.random.default_rng(seed),
+    )
+    return float(res.pvalue)
+
+
+def holm(ps: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment (nan p-values are left out of the count and stay nan).
+
+    Formula: with the m finite p-values sorted, p_(i) becomes max over j <= i of
+    min(1, (m - j + 1) p_(j)).
+    """
+    order = sorted((p, i) for i, p in enumerate(ps) if not math.isnan(p))
+    m = len(order)
+    out = [math.nan] * len(ps)
+    running = 0.0
+    for rank, (p, i) in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
+
+
+def _verdict(effect: float, p_adjusted: float) -> str:
+    if math.isnan(p_adjusted):
+        return "not tested"
+    if p_adjusted < ALPHA and effect != 0:
+        return "higher" if effect > 0 else "lower"
+    return "not distinguishable"
+
+
+def detectable(n: int, m: int) -> int:
+    """The smallest k for which k/n against 0/n is a difference after Holm over m tests (its
+    strictest step, ALPHA / m); 0 when no k of n is."""
+    if n == 0 or m == 0:
+        return 0
+    for k in range(1, n + 1):
+        if fisher_p(Proportion(k, n, 0, 0), Proportion(0, n, 0, 0)) < ALPHA / m:
+            return k
+    return 0
+
+
+class _Pending:
+    """Comparisons of one family before adjustment."""
+
+    def __init__(self, key: str, quantity: str) -> None:
+        self.key, self.quantity = key, quantity
+        self.items: list[tuple[str, str, str, float, float]] = []
+        self.n_per_side = 0
+
+    def add_rates(self, a: str, b: str, setting: str, ra: DecayRow, rb: DecayRow) -> None:
+        effect = ra.rate.value - rb.rate.value
+        self.items.append((a, b, setting, effect, permutation_p(ra.rates, rb.rates)))
+        self.n_per_side = max(self.n_per_side, len(ra.rates), len(rb.rates))
+
+    def add_solves(self, a: str, b: str, setting: str, ta: TrainRow, tb: TrainRow) -> None:
+        effect = ta.solved.rate - tb.solved.rate
+        self.items.append((a, b, setting, effect, fisher_p(ta.solved, tb.solved)))
+        self.n_per_side = max(self.n_per_side, ta.solved.n, tb.solved.n)
+
+    def close(self) -> tuple[list[Comparison], Family]:
+        adjusted = holm([p for *_, p in self.items])
+        comps = [
+            Comparison(self.key, self.quantity, a, b, s, e, p, q, _verdict(e, q))
+            for (a, b, s, e, p), q in zip(self.items, adjusted, strict=True)
+        ]
+        size = sum(not math.isnan(c.p) for c in comps)
+        det = detectable(self.n_per_side, size) if self.quantity == "solve rate" else 0
+        return comps, Family(self.key, self.quantity, size, self.n_per_side, det)
+
+
+REFERENCE = "tanh/tanh"
+
+
+def compare_all(
+    decay: Sequence[DecayRow],
+    training: Sequence[TrainRow],
+    gating: Sequence[GatingRow],
+    train_length: int,
+) -> tuple[tuple[Comparison, ...], tuple[Family, ...]]:
+    """Every comparison the page makes, family by family.
+
+    Families: ``decay_bf{b}`` (each variant's decay rate against the standard LSTM's, at
+    forget bias b); ``train_T{T}`` (each variant's solve rate against the standard LSTM's at
+    length T); ``slot_T{T}`` (ReLU in the output against ReLU in the candidate, at the main
+    training length); ``gating_swap_decay`` / ``gating_swap_train`` (in each design, each
+    further activation against the first); ``gating_design_decay`` / ``gating_design_train``
+    (each design against the LSTM, with the first activation).
+
+    Args:
+        decay, training, gating: the report's rows; train_length: the main training length.
+
+    Returns:
+        (comparisons, families), families in page order.
+    """
+    fams: list[_Pending] = []
+    for fb in sorted({r.forget_bias for r in decay}):
+        fam = _Pending(f"decay_bf{fb:g}", "decay rate")
+        ref = next((r for r in decay if r.variant == REFERENCE and r.forget_bias == fb), None)
+        for r in decay:
+            if ref is not None and r.forget_bias == fb and r.variant != REFERENCE:
+                fam.add_rates(r.variant, REFERENCE, f"b_f = {fb:g}", r, ref)
+        fams.append(fam)
+    for length in sorted({r.T for r in training}):
+        fam = _Pending(f"train_T{length}", "solve rate")
+        ref = next((r for r in training if r.variant == REFERENCE and r.T == length), None)
+        for r in training:
+            if ref is not None and r.T == length and r.variant != REFERENCE:
+                fam.add_solves(r.variant, REFERENCE, f"T = {length}", r, ref)
+        fams.append(fam)
+    by = {(r.variant, r.T): r for r in training}
+    out_relu, cand_relu = by.get(("tanh/relu", train_length)), by.get(("relu/tanh", train_length))
+    if out_relu is not None and cand_relu is not None:
+        fam = _Pending(f"slot_T{train_length}", "solve rate")
+        fam.add_solves("tanh/relu", "relu/tanh", f"T = {train_length}", out_relu, cand_relu)
+        fams.append(fam)
+    fams += _gating_families(gating)
+    comps: list[Comparison] = []
+    families: list[Family] = []
+    for fam in fams:
+        c, f = fam.close()
+        comps += c
+        families.append(f)
+    return tuple(comps), tuple(families)
+
+
+def _gating_families(rows: Sequence[GatingRow]) -> list[_Pending]:
+    if not rows:
+        return []
+    designs = list(dict.fromkeys(r.design for r in rows))
+    acts = list(dict.fromkeys(r.activation for r in rows))
+    at = {(r.design, r.activation): r for r in rows}
+    swap_d = _Pending("gating_swap_decay", "decay rate")
+    swap_t = _Pending("gating_swap_train", "solve rate")
+    for d in designs:
+        base = at.get((d, acts[0]))
+        for act in acts[1:]:
+            row = at.get((d, act))
+            if base is None or row is None:
+                continue
+            a, b = f"{d} ({act})", f"{d} ({acts[0]})"
+            swap_d.add_rates(a, b, d, row.decay, base.decay)
+            if row.train is not None and base.train is not None:
+                swap_t.add_solves(a, b, d, row.train, base.train)
+    design_d = _Pending("gating_design_decay", "decay rate")
+    design_t = _Pending("gating_design_train", "solve rate")
+    lstm = at.get(("lstm", acts[0]))
+    for d in designs:
+        row = at.get((d, acts[0]))
+        if lstm is None or row is None or d == "lstm":
+            continue
+        a, b = f"{d} ({acts[0]})", f"lstm ({acts[0]})"
+        design_d.add_rates(a, b, acts[0], row.decay, lstm.decay)
+        if row.train is not None and lstm.train is not None:
+            design_t.add_solves(a, b, acts[0], row.train, lstm.train)
+    return [f for f in (swap_d, swap_t, design_d, design_t) if f.items]

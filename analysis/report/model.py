@@ -1,0 +1,295 @@
+"""The report's data model: one typed object per run, saved as ``report.json``.
+
+Every number on the page is a field of a `Report`; the templates read fields and format them
+through `analysis.report.render`'s formatters, never computing. `summarise` builds a Report
+from the stored sweep records, `compare` adds the comparisons, `to_json` / `from_json` round-
+trip it (``actgrad report --render DIR`` re-renders a page from a stored report.json).
+
+Intervals are 95% throughout: a median with a percentile-bootstrap interval over seeds, a
+median with its interquartile range, or a Wilson interval on a proportion; each `Estimate`
+names its method.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+__all__ = [
+    "SCHEMA",
+    "Comparison",
+    "DecayRow",
+    "Estimate",
+    "Family",
+    "Figure",
+    "FlowRow",
+    "GatingRow",
+    "LengthCell",
+    "LengthRow",
+    "Proportion",
+    "Report",
+    "TrainRow",
+    "from_json",
+    "to_json",
+]
+
+# report.json's layout; `from_json` refuses another. 1 was the page-structure report.json.
+SCHEMA = 2
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with its interval.
+
+    ``method``: "median, bootstrap 95%" (percentile bootstrap over seeds), "median, IQR"
+    (interquartile range), "ln 2 / -rate, from the rate's bootstrap 95%" (a half-life, whose
+    interval ends are the rate interval's ends mapped through ln 2 / -r).
+    """
+
+    value: float
+    low: float
+    high: float
+    n: int
+    method: str
+
+
+@dataclass(frozen=True)
+class Proportion:
+    """k of n with a Wilson 95% interval on k/n (scipy.stats.binomtest(...).proportion_ci)."""
+
+    k: int
+    n: int
+    low: float
+    high: float
+
+    @property
+    def rate(self) -> float:
+        return self.k / self.n if self.n else math.nan
+
+
+@dataclass(frozen=True)
+class DecayRow:
+    """Gradient flow at initialisation of one cell (an LSTM variant at a forget bias, or a
+    "Why gating?" design): the fitted rate of ln ||dL/dh_t|| per step back, per seed and as a
+    median, its half-life, the flow class (`analysis.flow.classify.CLASSES`) and telemetry."""
+
+    variant: str
+    forget_bias: float
+    T: int
+    seeds: int
+    rates: tuple[float, ...]  # per seed; the permutation tests read these
+    rate: Estimate
+    half_life: Estimate
+    flow: str
+    non_finite_seeds: int  # seeds whose gradient or state went non-finite
+    unbounded_state: bool  # max |c| > T
+    max_abs_c: float
+    r2: float
+    rate_c: float
+    lyapunov_max: float
+    forget_mean: float
+    saturated_fraction: float
+
+
+@dataclass(frozen=True)
+class TrainRow:
+    """One trained cell at one length: seeds solved, when, and how the others ended."""
+
+    variant: str
+    T: int
+    solved: Proportion
+    steps_to_solve: Estimate  # over the solved seeds
+    solved_steps: tuple[int | None, ...]  # per seed
+    outcomes: tuple[str, ...]  # per seed, `summarise.OUTCOMES`
+    outcome: str  # the most common
+    outcome_counts: dict[str, int]  # seeds per outcome, in `summarise.OUTCOMES` order
+    final_test_loss: float  # median over seeds
+    baseline: float  # the test MSE of always predicting the target's mean
+    steps: int  # the budget
+    wall_s: float
+
+
+@dataclass(frozen=True)
+class LengthCell:
+    """One length of a `LengthRow`: its training row, or None where it was not trained."""
+
+    T: int
+    row: TrainRow | None
+
+
+@dataclass(frozen=True)
+class LengthRow:
+    """A variant across lengths: the longest it solves (at least half of its seeds) and the
+    first trained length it does not."""
+
+    variant: str
+    cells: tuple[LengthCell, ...]
+    longest_solved: int | None
+    first_fails: int | None
+
+
+@dataclass(frozen=True)
+class FlowRow:
+    """Gradient flow during training of one cell: medians over seeds at each snapshot step."""
+
+    variant: str
+    T: int
+    steps: tuple[int, ...]
+    half_life: tuple[Estimate, ...]
+    rate: tuple[float, ...]
+    flow: tuple[str, ...]
+    lyapunov_max: tuple[float, ...]
+    max_abs_c: tuple[float, ...]
+    seeds_at: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class GatingRow:
+    """One (design, candidate activation) of "Why gating?": its decay at initialisation and,
+    where it was trained, its training row."""
+
+    design: str
+    cell: str
+    note: str
+    activation: str
+    decay: DecayRow
+    train: TrainRow | None
+    max_state: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One test of the page's one rule.
+
+    ``quantity``: "solve rate" (Fisher's exact test on k/n against k/n) or "decay rate"
+    (a two-sided permutation test on the per-seed rates, statistic the difference of
+    medians). ``effect``: a minus b (solve rates: proportions; decay rates: median ln-norm
+    change per step). ``p_adjusted``: Holm within ``family``. ``verdict``: "higher", "lower"
+    (a against b, at adjusted p < `compare.ALPHA`), "not distinguishable" or "not tested"
+    (too few finite values on a side).
+    """
+
+    family: str
+    quantity: str
+    a: str
+    b: str
+    setting: str
+    effect: float
+    p: float
+    p_adjusted: float
+    verdict: str
+
+
+@dataclass(frozen=True)
+class Family:
+    """A family of comparisons declared in advance, one per question the page asks; Holm's
+    adjustment runs within it. ``detectable``: for solve-rate families, the smallest k such
+    that k/n against 0/n would be called a difference after the adjustment (0 if none)."""
+
+    key: str
+    quantity: str
+    size: int
+    n_per_side: int
+    detectable: int
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A written figure: ``stem``.png and .svg; ``kind`` selects its caption in the template."""
+
+    stem: str
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the page shows."""
+
+    schema: int
+    command: str
+    config: dict[str, Any]
+    meta: dict[str, Any]
+    timings_s: dict[str, float]
+    cost: dict[str, float]
+    decay: tuple[DecayRow, ...]
+    training: tuple[TrainRow, ...]
+    lengths: tuple[LengthRow, ...]
+    flow: tuple[FlowRow, ...]
+    gating: tuple[GatingRow, ...]
+    gating_reused: dict[str, int]  # gating cells taken from the decay and training stages
+    comparisons: tuple[Comparison, ...]
+    families: tuple[Family, ...]
+    claims: tuple[dict[str, Any], ...]
+    costs: dict[str, Any]
+    verify: tuple[dict[str, Any], ...]
+    figures: tuple[Figure, ...]
+    reproduce: tuple[str, ...]
+
+    # lookups for the templates (they select, never compute)
+    def decay_row(self, variant: str, forget_bias: float) -> DecayRow | None:
+        return next(
+            (r for r in self.decay if r.variant == variant and r.forget_bias == forget_bias), None
+        )
+
+    def train_row(self, variant: str, T: int) -> TrainRow | None:
+        return next((r for r in self.training if r.variant == variant and r.T == T), None)
+
+    def length_row(self, variant: str) -> LengthRow | None:
+        return next((r for r in self.lengths if r.variant == variant), None)
+
+    def comparison(self, family: str, a: str, b: str) -> Comparison | None:
+        return next(
+            (c for c in self.comparisons if c.family == family and c.a == a and c.b == b), None
+        )
+
+    def in_family(self, family: str) -> tuple[Comparison, ...]:
+        return tuple(c for c in self.comparisons if c.family == family)
+
+    def family(self, key: str) -> Family | None:
+        return next((f for f in self.families if f.key == key), None)
+
+    def figures_of(self, kind: str) -> tuple[Figure, ...]:
+        return tuple(f for f in self.figures if f.kind == kind)
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    """The report as plain JSON types (non-finite floats are written by `atomic_write_json`)."""
+    return dataclasses.asdict(report)
+
+
+def _load(tp: Any, value: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return None if value is None else _load(args[0], value)
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        return tp(**{f.name: _load(hints[f.name], value[f.name]) for f in dataclasses.fields(tp)})
+    if origin is tuple:
+        (item, *_) = typing.get_args(tp)
+        return tuple(_load(item, v) for v in value)
+    if tp is float:
+        return float(value)  # "inf", "-inf" and "nan" come back as floats
+    return value
+
+
+def from_json(data: dict[str, Any]) -> Report:
+    """A Report from report.json's content.
+
+    Args:
+        data: the parsed JSON.
+
+    Returns:
+        the Report; ValueError naming both schemas when the file is of another schema.
+    """
+    if data.get("schema") != SCHEMA:
+        raise ValueError(
+            f"report.json has schema {data.get('schema')!r}; this actgrad reads schema {SCHEMA}"
+            " (run `actgrad report` again to measure it anew)"
+        )
+    return _load(Report, data)

@@ -1,0 +1,259 @@
+"""Stored sweep records turned into the report's rows (`analysis.report.model`).
+
+One function per row kind; every interval comes from `compare` (the page's one set of
+statistics). Nothing here writes English: outcomes and flow classes are keys that the
+templates name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from analysis.flow import classify
+from analysis.report import compare
+from analysis.report.model import (
+    DecayRow,
+    FlowRow,
+    GatingRow,
+    LengthCell,
+    LengthRow,
+    TrainRow,
+)
+
+__all__ = [
+    "OUTCOMES",
+    "SOLVES_AT",
+    "decay_row",
+    "decay_rows",
+    "evidence_rows",
+    "flow_rows",
+    "gating_rows",
+    "length_rows",
+    "train_row",
+    "training_outcome",
+    "training_rows",
+    "variant_of",
+]
+
+SOLVES_AT = 0.5  # a variant "solves" a length when at least half of its seeds do
+# a seed's outcome, in the order they are checked (the templates name each)
+OUTCOMES = ("solved", "diverged", "blew_up", "stuck", "learning")
+
+
+def variant_of(config: Mapping[str, Any]) -> str:
+    """ "candidate/output" of a stored LSTM cell config."""
+    return f"{config['candidate']}/{config['output']}"
+
+
+def decay_row(record: Mapping[str, Any], variant: str | None = None) -> DecayRow:
+    """One decay cell: the median of the per-seed rates with its bootstrap interval, the
+    half-life from it (`compare.half_life_of`) and the flow class.
+
+    Args:
+        record: a sweep record of `experiments.decay.run_cell` (any cell).
+        variant: the row's name (default: the LSTM's "candidate/output").
+
+    Returns:
+        the DecayRow.
+    """
+    res, conf = record["result"], record["config"]
+    per = res["fit"]["h"]["per_seed"]
+    rates = tuple(float(f["rate"]) for f in per)
+    non_finite = sum("non-finite" in (r or "") for r in res["exploded_reasons"])
+    length = int(conf["length"])
+    max_c = float(res["telemetry"]["c_max"])
+    unbounded = not max_c <= length
+    rate = compare.median_bootstrap(rates)
+    tele = res["telemetry"]
+    return DecayRow(
+        variant=variant if variant is not None else variant_of(conf),
+        forget_bias=float(conf.get("forget_bias", math.nan)),
+        T=length,
+        seeds=len(per),
+        rates=rates,
+        rate=rate,
+        half_life=compare.half_life_of(rate),
+        flow=classify.classify(rate.value, not non_finite, unbounded),
+        non_finite_seeds=non_finite,
+        unbounded_state=unbounded,
+        max_abs_c=max_c,
+        r2=float(res["fit"]["h"]["r2"]),
+        # cells without a c state (RNN, GRU) have no c fit; a run without Lyapunov, no exponent
+        rate_c=float(res["fit"].get("c", {}).get("rate", math.nan)),
+        lyapunov_max=float((res.get("lyapunov") or {}).get("largest", math.nan)),
+        forget_mean=float(tele.get("forget_mean", math.nan)),
+        saturated_fraction=float(tele.get("saturated_fraction", math.nan)),
+    )
+
+
+def decay_rows(records: Sequence[Mapping]) -> tuple[DecayRow, ...]:
+    """One row per decay record, in the records' order."""
+    return tuple(decay_row(r) for r in records)
+
+
+def training_outcome(seed_result: Mapping[str, Any], baseline: float) -> str:
+    """One seed's outcome, an `OUTCOMES` key.
+
+    Formula: solved; else diverged (a non-finite loss during training); else blew_up (final
+    test loss non-finite or above 10x the baseline); else stuck (at or above 0.8x the
+    baseline); else learning (below it, not solved).
+    """
+    if seed_result["solved_step"] is not None:
+        return "solved"
+    if seed_result["diverged_at"] is not None:
+        return "diverged"
+    final = float(seed_result["final_test_loss"])
+    if not math.isfinite(final) or final > 10 * baseline:
+        return "blew_up"
+    if final >= 0.8 * baseline:
+        return "stuck"
+    return "learning"
+
+
+def train_row(record: Mapping[str, Any], variant: str | None = None) -> TrainRow:
+    """One training cell: seeds solved (Wilson interval), steps to solve (median, IQR),
+    outcomes, median final test loss."""
+    res, conf = record["result"], record["config"]
+    base = float(res["baseline"])
+    per = res["per_seed"]
+    outcomes = tuple(training_outcome(s, base) for s in per)
+    solved = tuple(s["solved_step"] for s in per)
+    k = sum(s is not None for s in solved)
+    finals = [float(s["final_test_loss"]) for s in per]
+    return TrainRow(
+        variant=variant if variant is not None else variant_of(conf),
+        T=int(conf["length"]),
+        solved=compare.wilson(k, len(per)),
+        steps_to_solve=compare.median_iqr([s for s in solved if s is not None]),
+        solved_steps=solved,
+        outcomes=outcomes,
+        outcome=max(dict.fromkeys(outcomes), key=outcomes.count),
+        outcome_counts={o: outcomes.count(o) for o in OUTCOMES if o in outcomes},
+        # nan (a diverged seed) is left out; an inf loss (blew up) stays in the median
+        final_test_loss=float(np.median([f for f in finals if not math.isnan(f)] or [math.nan])),
+        baseline=base,
+        steps=int(conf["steps"]),
+        wall_s=float(res["wall_s"]),
+    )
+
+
+def training_rows(records: Sequence[Mapping]) -> tuple[TrainRow, ...]:
+    """One row per training cell, sorted by variant then length."""
+    return tuple(sorted((train_row(r) for r in records), key=lambda r: (r.variant, r.T)))
+
+
+def length_rows(
+    rows: Sequence[TrainRow], variants: Sequence[str], lengths: Sequence[int]
+) -> tuple[LengthRow, ...]:
+    """Per variant: each length's row, the longest solved (k/n >= SOLVES_AT) and the shortest
+    trained length that is not."""
+    out = []
+    for v in variants:
+        cells = tuple(
+            LengthCell(t, next((r for r in rows if r.variant == v and r.T == t), None))
+            for t in sorted(lengths)
+        )
+        tried = [(c.T, c.row.solved.rate >= SOLVES_AT) for c in cells if c.row is not None]
+        out.append(
+            LengthRow(
+                v,
+                cells,
+                max((t for t, ok in tried if ok), default=None),
+                min((t for t, ok in tried if not ok), default=None),
+            )
+        )
+    return tuple(out)
+
+
+def flow_rows(records: Sequence[Mapping]) -> tuple[FlowRow, ...]:
+    """Gradient flow during training per cell: at each snapshot step, the median rate over
+    seeds with its bootstrap interval, turned into a half-life as at initialisation."""
+    rows = []
+    for rec in records:
+        per = rec["result"]["per_seed"]
+        steps = sorted({s["step"] for p in per for s in p.get("flow_snapshots", [])})
+        if not steps:
+            continue
+
+        def at(step: int, key: str, per: list = per) -> list[float]:
+            return [float(s[key]) for p in per for s in p["flow_snapshots"] if s["step"] == step]
+
+        rates = [compare.median_bootstrap(at(st, "rate")) for st in steps]
+        rows.append(
+            FlowRow(
+                variant=variant_of(rec["config"]),
+                T=int(rec["config"]["length"]),
+                steps=tuple(steps),
+                half_life=tuple(compare.half_life_of(r) for r in rates),
+                rate=tuple(r.value for r in rates),
+                flow=tuple(classify.classify(r.value) for r in rates),
+                lyapunov_max=tuple(float(np.median(at(st, "lyapunov_max"))) for st in steps),
+                max_abs_c=tuple(float(np.median(at(st, "max_abs_c"))) for st in steps),
+                seeds_at=tuple(len(at(st, "rate")) for st in steps),
+            )
+        )
+    return tuple(sorted(rows, key=lambda r: (r.variant, r.T)))
+
+
+def gating_rows(
+    pairs: Sequence[tuple[Any, str]], measured: Mapping[str, Any]
+) -> tuple[GatingRow, ...]:
+    """One row per (design, activation) of "Why gating?".
+
+    Args:
+        pairs: (`gating.Design`, activation) in page order.
+        measured: `gating.run_gating`'s {"decay": records, "train": records or []},
+            aligned with `pairs`.
+
+    Returns:
+        the rows.
+    """
+    trains = list(measured.get("train") or [None] * len(pairs))
+    rows = []
+    for (d, act), drec, trec in zip(pairs, measured["decay"], trains, strict=True):
+        label = f"{d.name} ({act})"
+        rows.append(
+            GatingRow(
+                design=d.name,
+                cell=d.cell,
+                note=d.note,
+                activation=act,
+                decay=decay_row(drec, label),
+                train=train_row(trec, label) if trec is not None else None,
+                max_state=float(drec["result"]["telemetry"]["c_max"]),
+            )
+        )
+    return tuple(rows)
+
+
+def evidence_rows(decay: Sequence[DecayRow], training: Sequence[TrainRow]) -> tuple[list, list]:
+    """The decay and training rows as the claims audit reads them (plain mappings)."""
+    d = [
+        {
+            "variant": r.variant,
+            "forget_bias": r.forget_bias,
+            "rate": r.rate.value,
+            "half_life": r.half_life.value,
+            "half_life_ci": [r.half_life.value, r.half_life.low, r.half_life.high],
+            "flow": r.flow,
+            "max_abs_c": r.max_abs_c,
+            "seeds": r.seeds,
+            "rates": list(r.rates),
+        }
+        for r in decay
+    ]
+    t = [
+        {
+            "variant": r.variant,
+            "T": r.T,
+            "outcome": r.outcome,
+            "solved_steps": list(r.solved_steps),
+            "final_test_loss": r.final_test_loss,
+        }
+        for r in training
+    ]
+    return d, t

@@ -1,0 +1,49 @@
+"""Synthetic sweep records for the report's tests (the shapes `experiments` stores)."""
+
+import math
+
+LN2 = math.log(2)
+
+
+def _snapshot(step, rate, length):
+    return {
+        "step": step,
+        "rate": rate,
+        "half_life": LN2 / -rate,
+        "lyapunov_max": rate,
+        "max_abs_c": 1.0 + step / 50,
+        "log_h": [0.0] * length,
+    }
+
+
+def train_record(variant, length, solved, n=8, diverged=(), blown=()):
+    cand, out = variant.split("/")
+    per = []
+    for i in range(n):
+        final = 0.001 if i < solved else (1e9 if i in blown else 0.17)
+        per.append(
+            {
+                "solved_step": 100 + 10 * i if i < solved else None,
+                "diverged_at": 5 if i in diverged else None,
+                "final_test_loss": math.nan if i in diverged else final,
+                "flow_snapshots": [_snapshot(0, -0.1, length), _snapshot(50, -0.005, length)],
+            }
+        )
+    return {
+        "config": {"candidate": cand, "output": out, "length": length, "steps": 400},
+        "result": {"baseline": 1 / 6, "per_seed": per, "wall_s": 1.0, "steps_per_s": 10.0},
+    }
+
+
+def decay_record(variant, rates, forget_bias=1.0, length=200, c_max=1.0, non_finite=0):
+    cand, out = variant.split("/")
+    reasons = ["non-finite gradient" if i < non_finite else None for i in range(len(rates))]
+    return {
+        "config": {"candidate": cand, "output": out, "length": length, "forget_bias": forget_bias},
+        "result": {
+            "fit": {"h": {"per_seed": [{"rate": r} for r in rates], "r2": 0.99}, "c": {"rate": -1}},
+            "exploded_reasons": reasons,
+            "telemetry": {"c_max": c_max, "forget_mean": 0.7, "saturated_fraction": 0.0},
+            "lyapunov": {"largest": -0.1},
+        },
+    }

@@ -1,0 +1,139 @@
+"""The page's one rule against independent computations: Wilson's formula, Fisher's exact test
+by summing hypergeometric tables, the permutation test by enumerating every split, Holm by its
+definition; and verdicts read from the adjusted p-values."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from report_records import decay_record, train_record
+
+from analysis.report import compare, summarise
+from analysis.report.model import Proportion
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 8), (1, 8), (5, 8), (8, 8), (14, 16), (3, 7)])
+def test_wilson_matches_the_closed_form(k, n):
+    z = 1.959963984540054
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    got = compare.wilson(k, n)
+    assert (got.low, got.high) == pytest.approx((max(0, centre - half), min(1, centre + half)))
+
+
+def _fisher_by_hand(a, b):
+    """Two-sided: the sum of every table with the same margins no likelier than the observed."""
+    n1, n2, k = a.n, b.n, a.k + b.k
+    lo, hi = max(0, k - n2), min(k, n1)
+
+    def prob(x):
+        return math.comb(n1, x) * math.comb(n2, k - x) / math.comb(n1 + n2, k)
+
+    observed = prob(a.k)
+    return sum(prob(x) for x in range(lo, hi + 1) if prob(x) <= observed * (1 + 1e-7))
+
+
+@pytest.mark.parametrize(("ka", "kb", "n"), [(5, 0, 8), (1, 8, 8), (8, 8, 8), (14, 9, 16)])
+def test_fisher_matches_summed_hypergeometric_tables(ka, kb, n):
+    a, b = Proportion(ka, n, 0, 0), Proportion(kb, n, 0, 0)
+    assert compare.fisher_p(a, b) == pytest.approx(_fisher_by_hand(a, b), rel=1e-9)
+
+
+def test_the_issues_examples_5_of_8_against_0_and_1_against_8():
+    p = compare.fisher_p(Proportion(5, 8, 0, 0), Proportion(0, 8, 0, 0))
+    assert p == pytest.approx(0.02564, abs=1e-5)
+    p = compare.fisher_p(Proportion(1, 8, 0, 0), Proportion(8, 8, 0, 0))
+    assert p == pytest.approx(0.001399, abs=1e-6)
+
+
+def test_permutation_p_equals_full_enumeration_of_splits():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(0, 1, 6), rng.normal(0.8, 1, 6)
+    pooled = np.concatenate([x, y])
+    observed = abs(np.median(x) - np.median(y))
+    hits = total = 0
+    for idx in itertools.combinations(range(12), 6):
+        mask = np.zeros(12, bool)
+        mask[list(idx)] = True
+        d = abs(np.median(pooled[mask]) - np.median(pooled[~mask]))
+        hits += d >= observed * (1 - 1e-12)
+        total += 1
+    assert compare.permutation_p(x, y) == pytest.approx(hits / total, rel=1e-9)
+
+
+def test_permutation_p_drops_non_finite_values_and_needs_two_a_side():
+    assert math.isnan(compare.permutation_p([1.0, math.nan], [1.0, 2.0, 3.0]))
+    assert compare.permutation_p([1.0, 2.0, math.inf, 3.0], [1.0, 2.0, 3.0]) == pytest.approx(1.0)
+
+
+def _holm_by_definition(ps):
+    m = len(ps)
+    order = np.argsort(ps)
+    adj = np.empty(m)
+    for rank, i in enumerate(order):
+        adj[i] = max(min(1.0, (m - r) * ps[order[r]]) for r in range(rank + 1))
+    return adj
+
+
+def test_holm_matches_its_definition_and_leaves_nan_out_of_the_count():
+    ps = [0.01, 0.04, 0.03, 0.005, 0.5]
+    assert compare.holm(ps) == pytest.approx(list(_holm_by_definition(ps)))
+    with_nan = compare.holm([0.01, math.nan, 0.04])
+    assert with_nan[0] == pytest.approx(0.02) and math.isnan(with_nan[1])
+    assert with_nan[2] == pytest.approx(0.04)
+
+
+def test_detectable_is_the_first_k_that_passes_the_strictest_holm_step():
+    for n, m in ((8, 1), (8, 8), (16, 8), (3, 1)):
+        k = compare.detectable(n, m)
+
+        def p(j, n=n):
+            return compare.fisher_p(Proportion(j, n, 0, 0), Proportion(0, n, 0, 0))
+
+        if k:
+            assert p(k) < compare.ALPHA / m and (k == 1 or p(k - 1) >= compare.ALPHA / m)
+        else:
+            assert p(n) >= compare.ALPHA / m
+    assert compare.detectable(8, 1) == 5 and compare.detectable(3, 1) == 0
+
+
+def test_bootstrap_interval_holds_the_median_and_repeats():
+    values = [3.0, 1.0, 2.0, 5.0, 4.0, 2.5, 3.5, 1.5]
+    a, b = compare.median_bootstrap(values), compare.median_bootstrap(values)
+    assert a == b and a.low <= a.value <= a.high and a.value == pytest.approx(2.75)
+    assert a.low >= min(values) and a.high <= max(values) and a.n == 8
+    one = compare.median_bootstrap([5.0, math.nan])
+    assert (one.value, one.low, one.high, one.n) == (5.0, 5.0, 5.0, 1)
+
+
+def test_verdicts_follow_the_adjusted_p_values_and_families_are_separate():
+    training = summarise.training_rows(
+        [
+            train_record("tanh/tanh", 100, 8),
+            train_record("relu/tanh", 100, 5),
+            train_record("tanh/relu", 100, 0),
+            train_record("tanh/tanh", 50, 8),
+            train_record("tanh/relu", 50, 1),
+        ]
+    )
+    rates_ref = [-0.03 - 0.001 * i for i in range(8)]
+    rates_fast = [-0.15 - 0.001 * i for i in range(8)]
+    decay = summarise.decay_rows(
+        [decay_record("tanh/tanh", rates_ref), decay_record("relu/tanh", rates_fast)]
+    )
+    comps, fams = compare.compare_all(decay, training, (), train_length=100)
+    by = {(c.family, c.a, c.b): c for c in comps}
+    fast = by[("decay_bf1", "relu/tanh", "tanh/tanh")]
+    assert fast.verdict == "lower" and fast.p_adjusted < 0.05  # every rate below every other
+    out = by[("train_T100", "tanh/relu", "tanh/tanh")]
+    cand = by[("train_T100", "relu/tanh", "tanh/tanh")]
+    # two tests in the family: 0/8 against 8/8 survives Holm, 5/8 against 8/8 does not
+    assert out.verdict == "lower" and out.p_adjusted == pytest.approx(2 * out.p)
+    assert cand.verdict == "not distinguishable"
+    slot = by[("slot_T100", "tanh/relu", "relu/tanh")]
+    assert slot.p == pytest.approx(compare.fisher_p(Proportion(0, 8, 0, 0), Proportion(5, 8, 0, 0)))
+    assert by[("train_T50", "tanh/relu", "tanh/tanh")].verdict == "lower"
+    assert {f.key for f in fams} == {"decay_bf1", "train_T50", "train_T100", "slot_T100"}
+    assert next(f for f in fams if f.key == "train_T100").detectable == compare.detectable(8, 2)
