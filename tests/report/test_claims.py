@@ -73,22 +73,46 @@ def test_cost_rows_use_the_measured_ratio():
     assert rows["hard_tanh-cheaper"].verdict == claims.DEPENDS
 
 
-def test_second_derivative_claim_reads_the_spread_of_measured_rates():
+def test_second_derivative_claim_reads_the_verdicts_of_the_decay_tests():
+    from analysis.report.model import Comparison
+
     decay = [
-        {"variant": v, "forget_bias": 1.0, "rate": r, "flow": "vanishing", "half_life_ci": ci}
-        for v, r, ci in (
-            ("tanh/tanh", -0.03, [23.1, 21.0, 25.0]),
-            ("relu/tanh", -0.15, [4.6, 4.1, 5.6]),
-            ("identity/tanh", -0.025, [27.7, 26.0, 30.0]),
-        )
+        {"variant": v, "forget_bias": 1.0, "rate": r, "flow": "vanishing", "seeds": 8}
+        for v, r in (("tanh/tanh", -0.03), ("relu/tanh", -0.15), ("identity/tanh", -0.025))
     ]
-    rows = {r.id: r for r in claims.measured_rows(claims.Evidence(decay=decay))}
-    text = rows["second-derivative"].evidence
-    assert "6.0x apart at the same forget bias (half-life intervals separate)" in text
-    assert "forget gate more than" not in text
-    decay[1]["half_life_ci"] = [4.6, 4.1, 28.0]  # overlaps the slowest: no difference claimed
-    rows = {r.id: r for r in claims.measured_rows(claims.Evidence(decay=decay))}
-    assert "not distinguishable" in rows["second-derivative"].evidence
+
+    def tests(relu_verdict):
+        return [
+            Comparison(
+                "decay_bf1",
+                "decay rate",
+                "relu/tanh",
+                "tanh/tanh",
+                "",
+                -0.12,
+                1e-4,
+                3e-4,
+                relu_verdict,
+            ),
+            Comparison(
+                "decay_bf1",
+                "decay rate",
+                "identity/tanh",
+                "tanh/tanh",
+                "",
+                0.005,
+                0.3,
+                0.3,
+                "not distinguishable",
+            ),
+        ]
+
+    ev = claims.Evidence(decay=decay, comparisons=tests("lower"))
+    text = {r.id: r for r in claims.measured_rows(ev)}["second-derivative"].evidence
+    assert "6.0x apart, and 1 of 2 swaps differ from the standard LSTM's rate (relu/tanh" in text
+    ev = claims.Evidence(decay=decay, comparisons=tests("not distinguishable"))
+    text = {r.id: r for r in claims.measured_rows(ev)}["second-derivative"].evidence
+    assert "no swap's rate differs" in text and "move the rate" not in text
     alone = {r.id: r for r in claims.measured_rows(claims.Evidence(decay=decay[:1]))}
     assert "apart" not in alone["second-derivative"].evidence
 
