@@ -85,6 +85,8 @@ def reproduce_commands(cfg: ReportConfig) -> tuple[str, ...]:
         lines.append(
             f"actgrad train --task adding {_variant_flags(v)} {common} --compare length={others}"
         )
+    if cfg.gating_designs:
+        lines += ["", *gating.commands(cfg)]
     lines += [
         "",
         "actgrad verify",

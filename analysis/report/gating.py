@@ -22,6 +22,7 @@ from analysis.report.config import ReportConfig
 __all__ = [
     "DESIGNS",
     "Design",
+    "commands",
     "decay_cells",
     "design",
     "run_gating",
@@ -254,3 +255,51 @@ def run_gating(
         "gating training",
     )
     return {"decay": drecs, "train": trecs, "reused": {"decay": d_reused, "train": t_reused}}
+
+
+def _flags(cfg: ReportConfig, d: Design) -> str:
+    """The cell flags of `actgrad decay` / `actgrad train` for one design."""
+    flags = [f"--cell {d.cell}"]
+    for k, v in d.options:
+        if k == "initializer":
+            flags.append(f"--init {v}")
+        elif k == "output":  # an LSTM slot with its own flag
+            flags.append(f"--output {v}")
+        else:
+            flags.append(f"--option {k}={v}")
+    if d.bias == "forget_bias":
+        flags.append(f"--forget-bias {cfg.train_forget_bias:g}")
+    elif d.bias:
+        flags.append(f"--option {d.bias}={float(cfg.train_forget_bias)!r}")
+    return " ".join(flags)
+
+
+def commands(cfg: ReportConfig) -> list[str]:
+    """The `actgrad decay` and `actgrad train` lines that make this stage's cells.
+
+    Args:
+        cfg: the report.
+
+    Returns:
+        one decay line per design, a blank line, one train line per design.
+    """
+    acts = ",".join(cfg.gating_activations)
+    designs = [design(n) for n in cfg.gating_designs]
+    lines = [
+        f"actgrad decay {_flags(cfg, d)} --length {cfg.gating_decay_length} --hidden "
+        f"{cfg.decay_hidden} --batch {cfg.decay_batch} --seeds {cfg.decay_seeds} "
+        f"--lyapunov-k {cfg.lyapunov_k} --compare candidate={acts}"
+        for d in designs
+    ]
+    common = (
+        f"--steps {cfg.train_steps} --batch {cfg.train_batch} --hidden {cfg.train_hidden} "
+        f"--lr {cfg.train_lr:g} --eval-every {cfg.train_eval_every} "
+        f"--test-batch {cfg.train_test_batch} --seeds {cfg.train_seeds} --stop-when-solved"
+    )
+    lines.append("")
+    lines += [
+        f"actgrad train --task adding --length {cfg.gating_length} {_flags(cfg, d)} {common} "
+        f"--snapshots {snapshots(cfg, d)} --compare candidate={acts}"
+        for d in designs
+    ]
+    return lines
