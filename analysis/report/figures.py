@@ -1,13 +1,18 @@
-"""Every figure of the report, written as PNG + SVG, each with the caption the page shows.
+"""Every figure of the report, written as PNG + SVG by `analysis.plot`.
 
-`write_figures` returns {group: [(stem, caption)]}; the page shows every entry, so a figure
-that is written is always shown (the end-to-end test checks every PNG is referenced).
+`write_figures` returns the `model.Figure` (stem, kind, params) of each figure it wrote, in
+page order; the templates place and caption them by kind, so a written figure is always
+shown (the end-to-end test checks every PNG is referenced) and no English is written here.
 
-Speed: the figures are independent jobs (`figure_jobs`: the "Why gating?" figure, one job per
-forget bias, the training figures, the flow figures, one per gallery kernel). On CPU they are
-drawn by the sweep's worker processes (`analysis.experiments.pool`), two at a time, the
-longest first (matplotlib stays in one thread per process); without workers, here. The page's
-order never depends on which job finished first.
+Kinds and their params: "gallery" {"kernels"}, "decay" and "telemetry" {"forget_bias"},
+"train" {"T"} (test loss at the main length), "lengths", "flow_heatmap", "flow_half_life",
+"gating_decay" {}.
+
+Speed: the figures are independent jobs (`figure_jobs`: the gallery, one job per forget bias,
+the training figures, the flow figures, "Why gating?"). On CPU they are drawn by the sweep's
+worker processes (`analysis.experiments.pool`), two at a time, the longest first (matplotlib
+stays in one thread per process); without workers, here. The page's order never depends on
+which job finished first.
 """
 
 from __future__ import annotations
@@ -17,118 +22,113 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from analysis.report import rows as R
 from analysis.report.config import ReportConfig
+from analysis.report.model import Figure
 
-__all__ = ["GROUPS", "figure_cell", "figure_jobs", "write_figures"]
+__all__ = ["KINDS", "figure_cell", "figure_jobs", "write_figures"]
 
-Figs = dict[str, list[tuple[str, str]]]
-# The page's figure groups, in page order.
-GROUPS = ("gallery", "decay", "telemetry", "training", "flow", "gating")
+# The figure kinds in page order; within a kind, the order the jobs were made in.
+KINDS = (
+    "gallery",
+    "decay",
+    "telemetry",
+    "train",
+    "lengths",
+    "flow_heatmap",
+    "flow_half_life",
+    "gating_decay",
+)
+
+Entry = tuple[str, str, dict[str, Any]]  # (stem, kind, params): what a job hands back
 
 
-def _decay(cfg: ReportConfig, out: Path, fb: float, recs: Sequence[Mapping]) -> Figs:
+def _variant(config: Mapping[str, Any]) -> str:
+    return f"{config['candidate']}/{config['output']}"
+
+
+def _decay(cfg: ReportConfig, out: Path, fb: float, recs: Sequence[Mapping]) -> list[Entry]:
     """decay_bf{fb} and telemetry_bf{fb}."""
+    from analysis import plot
     from analysis._util.io import save_figure
-    from analysis.report import plots
 
-    labels = [R.variant_of(r["config"]) for r in recs]
-    title = (
-        f"Gradient decay at initialisation, forget bias {fb:g} "
-        f"(candidate/output; T={cfg.decay_length}, H={cfg.decay_hidden}, "
-        f"batch {cfg.decay_batch}, {cfg.decay_seeds} seeds, loss 0.5 mean ||h_T||^2)"
+    labels = [_variant(r["config"]) for r in recs]
+    ax = plot.decay(recs, label=labels)
+    ax.set_title(
+        f"forget bias {fb:g}: T={cfg.decay_length}, H={cfg.decay_hidden}, "
+        f"batch {cfg.decay_batch}, {cfg.decay_seeds} seeds",
+        fontsize=10,
     )
     stem, tstem = f"decay_bf{fb:g}", f"telemetry_bf{fb:g}"
-    save_figure(plots.decay_figure(recs, labels, title), out, stem, dataclasses.asdict(cfg))
-    ttitle = f"Cell telemetry along the sequence, forget bias {fb:g}"
-    save_figure(plots.telemetry_figure(recs, labels, ttitle), out, tstem, None)
-    return {
-        "decay": [
-            (stem, f"||dL/dh_t|| and ||dL/dc_t|| against steps back from T, forget bias {fb:g}")
-        ],
-        "telemetry": [
-            (
-                tstem,
-                "max |c_t|, mean forget gate and share of saturated gates along the sequence, "
-                f"forget bias {fb:g}",
-            )
-        ],
-    }
+    save_figure(ax.figure, out, stem, dataclasses.asdict(cfg))
+    save_figure(plot.telemetry(recs, label=labels), out, tstem, None)
+    return [(stem, "decay", {"forget_bias": fb}), (tstem, "telemetry", {"forget_bias": fb})]
 
 
 def _main_length(cfg: ReportConfig, records: Sequence[Mapping]) -> list[Mapping]:
     return [r for r in records if int(r["config"]["length"]) == cfg.train_length]
 
 
-def _training(cfg: ReportConfig, out: Path, records: Sequence[Mapping]) -> Figs:
+def _training(cfg: ReportConfig, out: Path, records: Sequence[Mapping]) -> list[Entry]:
     """train (test loss at the main length) and lengths (solve rate against T)."""
+    from analysis import plot
     from analysis._util.io import save_figure
-    from analysis.report import flow_plots, train_plots
 
+    done: list[Entry] = []
     main = _main_length(cfg, records)
-    vs = [{"label": R.variant_of(r["config"]), "config": r["config"], **r["result"]} for r in main]
-    train_plots.plot_test_loss(vs, out, dataclasses.asdict(cfg))
-    trows = R.training_rows(records)
-    lrows = R.length_rows(trows, cfg.length_variants, sorted(cfg.train_lengths))
-    title = (
-        f"Solve rate against length ({cfg.train_seeds} seeds per point, Wilson 95% intervals; "
-        f"{cfg.train_steps} steps, H={cfg.train_hidden}, batch {cfg.train_batch})"
-    )
-    save_figure(flow_plots.length_figure(lrows, title), out, "lengths", None)
-    loss_caption = (
-        f"Adding problem, T = {cfg.train_length}: held-out test MSE per step (median and "
-        "range over seeds); dashed: the baseline of always predicting 1"
-    )
-    return {
-        "training": [
-            ("train", loss_caption),
-            ("lengths", "Share of seeds that solve the adding problem at each sequence length"),
-        ]
-    }
+    if main:
+        ax = plot.test_loss(main)
+        ax.set_title(f"adding problem, T = {cfg.train_length}", fontsize=10)
+        save_figure(ax.figure, out, "train", dataclasses.asdict(cfg))
+        done.append(("train", "train", {"T": cfg.train_length}))
+    variants = [v for v in cfg.length_variants if any(_variant(r["config"]) == v for r in records)]
+    if variants:
+        ax = plot.lengths(records, variants)
+        ax.set_title(
+            f"{cfg.train_seeds} seeds per point, Wilson 95% intervals; {cfg.train_steps} steps",
+            fontsize=10,
+        )
+        save_figure(ax.figure, out, "lengths", None)
+        done.append(("lengths", "lengths", {}))
+    return done
 
 
-def _flow(cfg: ReportConfig, out: Path, records: Sequence[Mapping]) -> Figs:
+def _flow(cfg: ReportConfig, out: Path, records: Sequence[Mapping]) -> list[Entry]:
     """flow_heatmap and flow_half_life (gradient flow during training), if snapshots exist."""
+    from analysis import plot
     from analysis._util.io import save_figure
-    from analysis.report import flow_plots
 
-    main = _main_length(cfg, records)
-    frows = list(R.flow_rows(main))
-    if not frows:
-        return {}
-    labels = [R.variant_of(r["config"]) for r in main]
-    htitle = f"log10 ||dL/dh_t|| during training (T = {cfg.train_length}, median over seeds)"
-    save_figure(flow_plots.flow_heatmap(main, labels, htitle), out, "flow_heatmap", None)
-    ltitle = "Half-life of ||dL/dh_t|| during training (dotted: the sequence length)"
-    save_figure(flow_plots.flow_half_life(frows, ltitle), out, "flow_half_life", None)
-    heat_caption = (
-        "Gradient flow during training: training step (up) against steps back from T "
-        "(right), colour log10 ||dL/dh_t|| on a fixed held-out batch"
-    )
-    life_caption = (
-        "Half-life of the gradient during training, median over seeds, band: "
-        "bootstrap 95% interval; triangles: growing (infinite half-life)"
-    )
-    return {"flow": [("flow_heatmap", heat_caption), ("flow_half_life", life_caption)]}
+    main = [
+        r
+        for r in _main_length(cfg, records)
+        if any(p.get("flow_snapshots") for p in r["result"]["per_seed"])
+    ]
+    if not main:
+        return []
+    save_figure(plot.flow_heatmap(main), out, "flow_heatmap", None)
+    save_figure(plot.flow_half_life(main).figure, out, "flow_half_life", None)
+    return [("flow_heatmap", "flow_heatmap", {}), ("flow_half_life", "flow_half_life", {})]
 
 
 def _gating(
-    cfg: ReportConfig, out: Path, rows: Sequence[Mapping], records: Sequence[Mapping]
-) -> Figs:
-    from analysis.report import gating_plots
+    cfg: ReportConfig, out: Path, pairs: Sequence[tuple[str, str]], records: Sequence[Mapping]
+) -> list[Entry]:
+    """gating_decay: the "Why gating?" designs' decay, one panel per candidate activation."""
+    from analysis import plot
+    from analysis._util.io import save_figure
 
-    return {"gating": gating_plots.write_gating_figure(cfg, out, rows, records)}
+    fig = plot.gating_decay(records, pairs, cfg.gating_activations)
+    save_figure(fig, out, "gating_decay", dataclasses.asdict(cfg))
+    return [("gating_decay", "gating_decay", {})]
 
 
-def _gallery(cfg: ReportConfig, out: Path, name: str) -> Figs:
-    from analysis.report import gallery
+def _gallery(cfg: ReportConfig, out: Path, names: Sequence[str]) -> list[Entry]:
+    """gallery: every kernel's f, f', f'' in one grid."""
+    from analysis import plot
+    from analysis._util.io import save_figure
 
     del cfg
-    gallery.plot_kernel(name, out)
-    caption = (
-        f"{name}: f, f', f'' (kinks: open circles one-sided derivatives, filled the convention)"
-    )
-    return {"gallery": [(f"gallery_{name}", caption)]}
+    save_figure(plot.gallery(names), out, "gallery", None)
+    return [("gallery", "gallery", {"kernels": list(names)})]
 
 
 _DRAW = {
@@ -146,18 +146,28 @@ def _gallery_names(cfg: ReportConfig) -> list[str]:
     return list(cfg.gallery_kernels or gallery.gallery_order())
 
 
+def _pair(row: Any) -> tuple[str, str]:
+    """(design, activation) from a pair, a `model.GatingRow` or a stored row dict."""
+    if isinstance(row, tuple):
+        return str(row[0]), str(row[1])
+    if isinstance(row, Mapping):
+        return str(row["design"]), str(row["activation"])
+    return str(row.design), str(row.activation)
+
+
 def figure_jobs(
     cfg: ReportConfig,
     out: Path,
     decay_records: Sequence[Mapping],
     train_records: Sequence[Mapping],
-    gating: tuple[Sequence[Mapping], Sequence[Mapping]] = ((), ()),
+    gating: tuple[Sequence[Any], Sequence[Mapping]] = ((), ()),
 ) -> dict[str, dict[str, Any]]:
     """Every figure job of the report, in page order.
 
     Args:
         cfg: the report; out: the folder; decay_records, train_records: sweep records.
-        gating: ("Why gating?" rows, their decay records), aligned.
+        gating: ((design, activation) of each "Why gating?" decay record, those records),
+            aligned.
 
     Returns:
         job key -> {"kind", "cfg", "out", "args"}: ``figure_cell`` draws one.
@@ -167,8 +177,7 @@ def figure_jobs(
     def add(key: str, kind: str, *args: Any) -> None:
         jobs[key] = {"kind": kind, "cfg": cfg, "out": str(out), "args": args}
 
-    for name in _gallery_names(cfg):
-        add(f"gallery_{name}", "gallery", name)
+    add("gallery", "gallery", _gallery_names(cfg))
     for fb in cfg.forget_biases:
         recs = [r for r in decay_records if float(r["config"]["forget_bias"]) == fb]
         if recs:
@@ -176,8 +185,9 @@ def figure_jobs(
     if train_records:
         add("training", "training", list(train_records))
         add("flow", "flow", list(train_records))
-    if gating[0]:
-        add("gating", "gating", list(gating[0]), list(gating[1]))
+    pairs, records = gating
+    if pairs:
+        add("gating", "gating", [_pair(p) for p in pairs], list(records))
     return jobs
 
 
@@ -188,17 +198,17 @@ def figure_cell(job: Mapping[str, Any], seeds: Sequence[int]) -> dict:
         job: one value of `figure_jobs`; seeds: unused (the pool's signature).
 
     Returns:
-        {"figs": {group: [(stem, caption)]}} for what it wrote.
+        {"figs": [(stem, kind, params)]} for what it wrote.
     """
     del seeds
     figs = _DRAW[job["kind"]](job["cfg"], Path(job["out"]), *job["args"])
-    return {"figs": {g: [tuple(e) for e in entries] for g, entries in figs.items()}}
+    return {"figs": [(str(s), str(k), dict(p)) for s, k, p in figs]}
 
 
 # Longest first, so the two workers finish together. Serial times at the --quick shapes here:
-# decay + telemetry 2.5-3.8 s per forget bias, flow 2.9 s, training 1.4 s, a gallery kernel
-# 0.8-2.2 s (13 of them, short enough to fill the gaps at the end).
-_FIRST = {"decay": 0, "flow": 1, "gating": 2, "training": 3, "gallery": 4}
+# decay + telemetry about 3 s per forget bias, flow 3 s, the gallery 1 to 6 s (3 to 13
+# kernels), training 1.5 s.
+_FIRST = {"decay": 0, "gallery": 1, "flow": 2, "gating": 3, "training": 4}
 
 
 def _draw_all(jobs: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping]:
@@ -214,22 +224,21 @@ def write_figures(
     out: Path,
     decay_records: Sequence[Mapping],
     train_records: Sequence[Mapping],
-    gating: tuple[Sequence[Mapping], Sequence[Mapping]] = ((), ()),
-) -> Figs:
+    gating: tuple[Sequence[Any], Sequence[Mapping]] = ((), ()),
+) -> tuple[Figure, ...]:
     """Write every figure into `out`.
 
     Args:
         cfg: the report; out: the folder; decay_records, train_records: sweep records.
-        gating: ("Why gating?" rows, their decay records), aligned.
+        gating: ((design, activation) of each "Why gating?" decay record, those records),
+            aligned.
 
     Returns:
-        {"gallery", "decay", "telemetry", "training", "flow", "gating"}: lists of
-        (stem, caption), in page order.
+        one `Figure(stem, kind, params)` per figure written, in page order (`KINDS`, then
+        the order of the forget biases).
     """
     jobs = figure_jobs(cfg, out, decay_records, train_records, gating)
     done = _draw_all(jobs)
-    figs: Figs = {g: [] for g in GROUPS}
-    for key in jobs:  # page order, whatever order the jobs finished in
-        for group, entries in done[key]["figs"].items():
-            figs[group].extend(tuple(e) for e in entries)
-    return figs
+    entries = [e for key in jobs for e in done[key]["figs"]]  # job order, whoever finished first
+    entries.sort(key=lambda e: KINDS.index(e[1]))  # stable: forget biases stay in order
+    return tuple(Figure(stem, kind, dict(params)) for stem, kind, params in entries)
