@@ -137,3 +137,17 @@ def test_verdicts_follow_the_adjusted_p_values_and_families_are_separate():
     assert by[("train_T50", "tanh/relu", "tanh/tanh")].verdict == "lower"
     assert {f.key for f in fams} == {"decay_bf1", "train_T50", "train_T100", "slot_T100"}
     assert next(f for f in fams if f.key == "train_T100").detectable == compare.detectable(8, 2)
+
+
+def test_no_swap_is_judged_where_the_reference_fails_the_budget():
+    training = summarise.training_rows(
+        [
+            train_record("tanh/tanh", 200, 3),  # 3/8: below half
+            train_record("relu/tanh", 200, 0),
+            train_record("tanh/tanh", 100, 4),  # 4/8: half, judged
+            train_record("relu/tanh", 100, 0),
+        ]
+    )
+    comps, fams = compare.compare_all((), training, (), train_length=100)
+    assert {f.key for f in fams} == {"train_T100"}
+    assert [(c.a, c.setting) for c in comps] == [("relu/tanh", "T = 100")]
