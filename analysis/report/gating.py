@@ -83,10 +83,7 @@ def design(name: str) -> Design:
     Returns:
         the Design; ValueError listing the valid names if unknown.
     """
-    for d in DESIGNS:
-        if d.name == name:
-            return d
-    raise ValueError(f"unknown design {name!r}; valid: {', '.join(d.name for d in DESIGNS)}")
+    return variants.lookup(DESIGNS, name, "design")
 
 
 def _fields(cfg: ReportConfig, d: Design, activation: str) -> dict[str, Any]:

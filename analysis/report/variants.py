@@ -7,9 +7,10 @@ Greff et al. (2017)'s no-input-activation and no-output-activation variants.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
-__all__ = ["QUICK_VARIANTS", "VARIANTS", "Variant", "get", "names", "slots"]
+__all__ = ["QUICK_VARIANTS", "VARIANTS", "Variant", "get", "lookup", "names", "slots"]
 
 
 class Variant(NamedTuple):
@@ -57,10 +58,23 @@ def get(name: str) -> Variant:
     Returns:
         the Variant; ValueError listing the valid names if unknown.
     """
-    for v in VARIANTS:
-        if v.name == name:
-            return v
-    raise ValueError(f"unknown variant {name!r}; valid: {', '.join(v.name for v in VARIANTS)}")
+    return lookup(VARIANTS, name, "variant")
+
+
+def lookup(catalogue: Sequence[Any], name: str, what: str) -> Any:
+    """The entry of `catalogue` whose ``.name`` is `name` (variants here, designs in `gating`).
+
+    Args:
+        catalogue: named entries; name: the one wanted; what: its kind, for the message.
+
+    Returns:
+        the entry; ValueError listing the valid names if none has that name.
+    """
+    for entry in catalogue:
+        if entry.name == name:
+            return entry
+    valid = ", ".join(e.name for e in catalogue)
+    raise ValueError(f"unknown {what} {name!r}; valid: {valid}")
 
 
 def slots(v: Variant) -> dict[str, str]:
