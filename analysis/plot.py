@@ -21,6 +21,7 @@ Figure kinds: `decay`, `telemetry`, `test_loss`, `grad_norm`, `lengths`, `flow_h
 from __future__ import annotations
 
 import math
+import warnings
 import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -155,8 +156,13 @@ def _floats(values: Any) -> np.ndarray:
 
 
 def _matrix(rows: Any) -> np.ndarray:
-    """(S, T) float64 from stored rows (strings converted), at least 2-D."""
-    return np.atleast_2d(np.asarray([_floats(r) for r in np.atleast_2d(np.asarray(rows))]))
+    """(S, T) float64 from stored rows (strings converted; shorter rows padded with NaN)."""
+    a = np.asarray(rows, dtype=object) if not isinstance(rows, np.ndarray) else rows
+    if a.ndim == 1 and (a.size == 0 or np.ndim(a[0]) == 0):
+        rows = [rows]  # one curve
+    out = [_floats(r) for r in rows]
+    width = max((r.size for r in out), default=0)
+    return np.asarray([np.pad(r, (0, width - r.size), constant_values=np.nan) for r in out])
 
 
 def _band(rows: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -166,10 +172,18 @@ def _band(rows: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return stats.band(rows)
 
 
-def _thin(x: np.ndarray, *ys: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Every k-th point of long curves, so SVGs stay small at T = 10^4."""
+def _thin(x: np.ndarray, med: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Long curves: every k-th point of the median and each stretch's band extremes, so SVGs
+    stay small at T = 10^4 and the band still shows every seed's extremes."""
     k = max(1, -(-x.size // _MAX_POINTS))
-    return (x[::k], *(y[::k] for y in ys))
+    if k == 1:
+        return x, med, lo, hi
+    n = x.size // k * k
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN stretch stays a gap
+        lo_k = np.nanmin(lo[:n].reshape(-1, k), axis=1)
+        hi_k = np.nanmax(hi[:n].reshape(-1, k), axis=1)
+    return x[:n:k], med[:n:k], lo_k, hi_k
 
 
 def _draw_band(ax: Any, x: Any, med: Any, lo: Any, hi: Any, name: str, label: str, n: int) -> None:
