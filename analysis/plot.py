@@ -327,9 +327,20 @@ def decay(norms_or_results: Any, ax: Any = None, label: Any = None) -> Any:
     return ax
 
 
+_FLAT = 0.02  # a [0, 1] panel whose medians all lie within this is not drawn
+
+
+def _flat(medians: Sequence[np.ndarray]) -> bool:
+    v = np.concatenate([np.ravel(m) for m in medians]) if medians else np.zeros(0)
+    v = v[np.isfinite(v)]
+    return not v.size or float(v.max() - v.min()) < _FLAT
+
+
 def telemetry(records: Sequence[Mapping], label: Any = None) -> Any:
-    """The cell along the sequence: max |c_t| (log scale), the mean forget gate, and the share
-    of saturated gates when any is saturated (a panel of zeros shows nothing).
+    """The cell along the sequence: max |c_t| (log scale), and the mean forget gate and the
+    share of saturated gates where they vary: a [0, 1] panel whose medians (over time and
+    records) all lie within 0.02 of each other is left out, as it would show one flat line
+    (gates saturated nowhere; the forget gate at sigmoid(b_f) along the whole sequence).
 
     Args:
         records: stored decay records (``result.telemetry.curves``: (S, T) per key); a cell
@@ -362,10 +373,9 @@ def telemetry(records: Sequence[Mapping], label: Any = None) -> Any:
         series = [(_matrix(s), name) for s, name in series if s is not None]
         if not series:
             continue
-        if key == "saturated_fraction" and not any(
-            np.nanmax(np.where(np.isfinite(s), s, 0.0)) > 0 for s, _ in series
-        ):
-            continue  # zero everywhere: the sentence on the page says so, a panel would not
+        if not log and _flat([_band(s)[1] for s, _ in series]):
+            continue  # one value everywhere (gates saturated nowhere, the forget gate at
+            # sigmoid(b_f) all along): a sentence says it, a flat panel would not
         panels.append((series, ylabel, log))
     fig = _figure((5.0 * max(len(panels), 1), 4.2))
     axes = fig.subplots(1, max(len(panels), 1), sharex=True, squeeze=False)[0]
@@ -719,8 +729,8 @@ def gating_decay(
     pairs: Sequence[tuple[str, str]],
     activations: Sequence[str] | None = None,
 ) -> Any:
-    """ "Why gating?": log10 ||dL/dh_t|| against steps back for each cell design, one panel per
-    candidate activation (median over seeds, band min to max), one colour per design.
+    """The "Why gating?" figure: log10 ||dL/dh_t|| against steps back for each cell design, one
+    panel per candidate activation (median over seeds, band min to max), one colour per design.
 
     Args:
         records: stored decay records of the designs (result.norms.log_h, (S, T)).

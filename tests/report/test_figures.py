@@ -183,11 +183,16 @@ def test_a_diverged_run_does_not_stretch_the_test_loss_axis():
     assert plot.test_loss([good]).get_ylim()[0] == pytest.approx(low)
 
 
-def test_telemetry_leaves_out_a_panel_that_is_zero_everywhere():
-    zero = plot.telemetry([decay_record("tanh/tanh", -0.1)])
-    some = plot.telemetry([decay_record("tanh/tanh", -0.1, sat=0.2)])
-    assert len(zero.axes) == 2 and len(some.axes) == 3
-    assert zero.axes[0].get_yscale() == "log"  # max |c_t| spans decades
+def test_telemetry_leaves_out_a_panel_that_is_flat():
+    flat = plot.telemetry([decay_record("tanh/tanh", -0.1)])  # forget 0.7, saturated 0
+    assert len(flat.axes) == 1 and flat.axes[0].get_yscale() == "log"  # max |c_t|
+    rec = decay_record("relu/relu", -0.1)
+    rec["result"]["telemetry"]["curves"]["saturated_fraction"] = [[0.0] * 15 + [0.3] * 15] * 3
+    two = plot.telemetry([rec, decay_record("tanh/tanh", -0.1, sat=0.2)])
+    assert [ax.get_ylabel() for ax in two.axes] == [
+        "max |c_t| over batch × hidden",
+        "share of gates outside [0.01, 0.99]",
+    ]
 
 
 def test_lengths_draws_a_solve_rate_per_length():
