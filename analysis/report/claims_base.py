@@ -11,18 +11,21 @@ HOLDS, WRONG, DEPENDS, NOT_SUPPORTED = "holds", "wrong", "depends", "not support
 
 
 class ClaimRow(NamedTuple):
-    """One audited claim: id, topic, the page's words, a verdict, its evidence and data."""
+    """One audited claim: id, topic, the page's words, a verdict and the data behind it.
+
+    No English here: templates/claims.md.j2 writes each row's evidence from `data` (plain
+    JSON types: numbers, names and keys, lists, dicts), one macro per claim id.
+    """
 
     id: str
     topic: str
     quote: str  # as written on the seed page
-    verdict: str
-    evidence: str
+    verdict: str  # HOLDS, WRONG, DEPENDS or NOT_SUPPORTED
     data: dict
 
 
 class Evidence(NamedTuple):
-    """Measurements the report made, keyed the way `analysis.report.rows` produces them.
+    """Measurements the report made, keyed the way `summarise.evidence_rows` produces them.
 
     decay: rows with variant, forget_bias, rate, half_life, lyapunov_max, max_abs_c, flow.
     training: rows with variant, outcome, solved, n, solve_rate_ci, solved_steps (per seed,

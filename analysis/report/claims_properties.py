@@ -1,5 +1,6 @@
 """The seed page's property claims (ranges, saturation, error propagation), measured on the
-kernels in float32, the dtype LSTMs run in."""
+kernels in float32, the dtype LSTMs run in. Rows carry the measurements; templates/claims.md.j2
+writes the words."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from analysis.report.claims_base import DEPENDS, HOLDS, WRONG, ClaimRow, grid
 
 __all__ = ["property_rows"]
 
+BIG = 1e6  # the largest |z| at which ReLU's slope is tested
+
 
 def _sigmoid_range() -> ClaimRow:
     z = grid(-200.0, 200.0)
@@ -22,10 +25,6 @@ def _sigmoid_range() -> ClaimRow:
         "sigmoid",
         "it outputs a value between 0 and 1 ... either no flow or complete flow",
         DEPENDS,
-        f"0 <= sigmoid <= 1 everywhere (min {s.min():.3g}, max {s.max():.3g}); the open interval "
-        "(0, 1) in exact arithmetic, so a gate is never exactly shut or open; in float32 it "
-        f"rounds to 1.0 from z ~ {first_one:.3g}. 'No flow or complete flow' is the limit, "
-        "not what a gate does: the measured gates sit in between (see the telemetry figure)",
         {"min": float(s.min()), "max": float(s.max()), "rounds_to_one_from": first_one},
     )
 
@@ -40,27 +39,24 @@ def _hard_tanh_saturates() -> ClaimRow:
         "hard_tanh",
         "Saturate for magnitudes of z greater than 1",
         HOLDS if np.all(d_ht[outside] == 0) else WRONG,
-        f"hard_tanh'(z) = 0 exactly for all {int(outside.sum())} grid points with |z| > 1; "
-        f"it saturates abruptly (gradient exactly 0), tanh only asymptotically "
-        f"(tanh'(2) = {tanh2:.3g})",
-        {"max_grad_outside": float(np.max(np.abs(d_ht[outside])))},
+        {
+            "max_grad_outside": float(np.max(np.abs(d_ht[outside]))),
+            "n_outside": int(outside.sum()),
+            "tanh_grad_at_2": tanh2,
+        },
     )
 
 
 def _relu_no_saturation() -> ClaimRow:
     relu = kernels.get("relu")
-    pos = np.asarray(relu.grad(grid(1e-3, 1e6)))
-    neg = np.asarray(relu.grad(grid(-1e6, -1e-3)))
+    pos = np.asarray(relu.grad(grid(1e-3, BIG)))
+    neg = np.asarray(relu.grad(grid(-BIG, -1e-3)))
     return ClaimRow(
         "relu-no-saturation",
         "relu",
         "Does not saturate even for large values of z",
         DEPENDS,
-        f"relu'(z) = 1 for every z > 0 tested up to 1e6 (min {pos.min():g}): no saturation for "
-        f"large positive z; but relu'(z) = 0 for every z < 0 (max {neg.max():g}), a harder "
-        "saturation than tanh's on that side. Inside an LSTM the decay and training rows "
-        "measure ReLU in each slot separately (candidate, output, both)",
-        {"min_grad_pos": float(pos.min()), "max_grad_neg": float(neg.max())},
+        {"min_grad_pos": float(pos.min()), "max_grad_neg": float(neg.max()), "up_to": BIG},
     )
 
 
@@ -75,9 +71,12 @@ def _leaky_propagates() -> ClaimRow:
         "leaky_relu",
         "Allows propagation of error for non-positive z which ReLU doesn't",
         HOLDS if np.all(lk > 0) and np.all(rl == 0) else WRONG,
-        f"for z < 0 leaky'(z) = {lk.min():g} (= k = {k:g}) > 0 while relu'(z) = 0: error does "
-        f"propagate, scaled by k, so it is {1 / k:.0f}x weaker than on the positive side",
-        {"leaky_grad_neg": float(lk.min()), "relu_grad_neg": float(rl.max())},
+        {
+            "leaky_grad_neg": float(lk.min()),
+            "relu_grad_neg": float(rl.max()),
+            "k": float(k),
+            "weaker_by": 1 / float(k),  # the error below 0 against above it
+        },
     )
 
 
@@ -89,12 +88,12 @@ def _unit_properties() -> ClaimRow:
         "general",
         "A neuron unit should be bounded, easily differentiable, monotonic and easy to handle",
         DEPENDS,
-        "A rule of thumb, not a requirement: unbounded "
-        f"({', '.join(n for n, b in bounded.items() if not b)}) and non-monotonic "
-        f"({', '.join(n for n, m in mono.items() if not m) or 'none'}) kernels are used "
-        "widely; whether boundedness matters inside an LSTM is measured slot by slot in the "
-        "decay and training rows (ReLU in the candidate, in the output, in both)",
-        {"bounded": bounded, "monotonic": mono},
+        {
+            "bounded": bounded,
+            "monotonic": mono,
+            "unbounded": [n for n, b in bounded.items() if not b],
+            "non_monotonic": [n for n, m in mono.items() if not m],
+        },
     )
 
 
