@@ -216,7 +216,12 @@ def render_dir(out: str | Path) -> Report:
     except (OSError, json.JSONDecodeError) as e:
         raise ValueError(f"--render {out}: cannot read report.json ({e})") from None
     report = from_json(data)
-    write_pages(ensure_writable_dir(out), report)
+    import jinja2
+
+    try:
+        write_pages(ensure_writable_dir(out), report)
+    except jinja2.UndefinedError as e:  # a field the templates read is not in this file
+        raise ValueError(f"--render {out}: report.json lacks what the page needs ({e})") from None
     return report
 
 

@@ -26,6 +26,8 @@ def tiny_report(tmp_path_factory) -> Path:
         "ACTGRAD_PROGRESS": "0",
         "JAX_ENABLE_X64": "0",
         "ACTGRAD_JAX_CACHE": str(cache),
+        # what `make report` does: cells and figures in two worker processes
+        "ACTGRAD_PROCESSES": "2",
     }
     proc = subprocess.run(
         [sys.executable, "-m", "analysis", "report", "--preset", "tiny", "--out", str(out)],
@@ -35,4 +37,5 @@ def tiny_report(tmp_path_factory) -> Path:
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert any(cache.iterdir()), "no compiled program was cached"
     return out

@@ -1,4 +1,5 @@
-"""End-to-end: `actgrad report --preset tiny` writes a complete, consistent, loadable report.
+"""End-to-end: `actgrad report --preset tiny` writes a complete, consistent, loadable report, and
+its page shows every figure in a real browser.
 
 The tiny preset keeps the run to seconds of compute; the numbers are meaningless, the
 structure (every section, field, figure and reference) is what is checked.
@@ -6,6 +7,7 @@ structure (every section, field, figure and reference) is what is checked.
 
 import html
 import html.parser
+import importlib.util
 import json
 import os
 import re
@@ -23,28 +25,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def quick_report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("report")
-    # compiled programs go to a cache of this test's own, not the user's ~/.cache
-    cache = tmp_path_factory.mktemp("jax_cache")
-    env = {
-        **os.environ,
-        "ACTGRAD_PROGRESS": "0",
-        "JAX_ENABLE_X64": "0",
-        "ACTGRAD_JAX_CACHE": str(cache),
-        # what `make report` does: cells and the gallery in two worker processes
-        "ACTGRAD_PROCESSES": "2",
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "analysis", "report", "--preset", "tiny", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert any(cache.iterdir()), "no compiled program was cached"
-    return out
+def quick_report(tiny_report):
+    return Path(tiny_report)
 
 
 class _Refs(html.parser.HTMLParser):
@@ -66,10 +48,14 @@ def test_every_file_exists_and_every_reference_resolves(quick_report):
     parser = _Refs()
     parser.feed((quick_report / "index.html").read_text())
     assert parser.refs, "the page references no figure"
+    page = (quick_report / "index.html").read_text()
     for ref in parser.refs:
+        if ref.startswith("#"):  # a link within the page: its anchor must exist
+            assert f'id="{ref[1:]}"' in page, f"no anchor for {ref}"
+            continue
         assert not re.match(r"[a-z]+://", ref), f"external reference {ref}"
         assert (quick_report / ref).is_file(), f"{ref} is referenced but missing"
-    md_refs = re.findall(r"\]\(([^)]+)\)", (quick_report / "report.md").read_text())
+    md_refs = re.findall(r"\]\(([^)#][^)]*)\)", (quick_report / "report.md").read_text())
     for ref in md_refs:
         assert (quick_report / ref).is_file(), f"report.md references missing {ref}"
     for png in quick_report.glob("*.png"):
@@ -128,7 +114,7 @@ def test_report_json_is_the_data_model_and_the_page_shows_its_numbers(quick_repo
 
 def test_flow_rows_come_from_the_per_seed_snapshots_stored_in_the_training_cells(quick_report):
     rep = _report(quick_report)
-    lines = [json.loads(x) for x in (quick_report / "train" / "results.jsonl").read_text().split()]
+    lines = [json.loads(x) for x in (quick_report / "train" / "results.jsonl").read_text().splitlines()]
     fields = {"step", "log_h", "rate", "half_life", "lyapunov_max", "max_abs_c"}
     for line in lines:
         for seed in line["result"]["per_seed"]:
@@ -187,3 +173,69 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path):
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
         assert "Traceback" not in proc.stderr
     assert not Path(blocker / "sub").exists()
+
+
+# The page as a reader sees it: index.html in headless Debian chromium through selenium (what
+# .ci/run installs; never a downloaded browser or driver); skipped, saying what is missing.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+def _missing() -> str | None:
+    if importlib.util.find_spec("selenium") is None:
+        return "selenium is not installed (pip install -e '.[dev]')"
+    for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
+        if not os.access(path, os.X_OK):
+            return f"{path} not found (apt-get install {package})"
+    return None
+
+
+BROWSER_MISSING = _missing()
+
+# Every <img>: loaded, with a decoded size (a broken or missing file has naturalWidth 0).
+_BROKEN_IMAGES = """
+return Array.from(document.images)
+    .filter(img => !(img.complete && img.naturalWidth > 0))
+    .map(img => img.getAttribute('src'));
+"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(arg)
+    options.add_argument("--window-size=1280,1000")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # the driver's path given: selenium has nothing to look up or download
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.mark.skipif(BROWSER_MISSING is not None, reason=BROWSER_MISSING or "")
+def test_the_page_shows_every_figure_and_logs_no_error(browser, tiny_report, tmp_path):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = Path(tiny_report) / "index.html"
+    assert page.is_file(), f"no {page}"
+    browser.get(page.resolve().as_uri())
+    WebDriverWait(browser, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+    n_images = browser.execute_script("return document.images.length")
+    assert n_images > 0, "the page shows no figure"
+    broken = browser.execute_script(_BROKEN_IMAGES)
+    # the whole page in one screenshot, for a person to look at
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1280, min(max(int(height), 800), 16000))
+    browser.save_screenshot(str(tmp_path / "index.png"))
+    assert not broken, f"{len(broken)} of {n_images} images did not load: {broken}"
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not severe, "\n".join(e["message"] for e in severe)
