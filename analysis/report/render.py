@@ -42,9 +42,11 @@ def ci(est: Any) -> str:
 
 
 def prop(p: Any) -> str:
-    """A Proportion as "k/n [low, high]" (Wilson 95%)."""
+    """A Proportion (or a mapping with k, n, low, high) as "k/n [low, high]" (Wilson 95%)."""
     if p is None:
         return "not trained"
+    if isinstance(p, dict):
+        return f"{p['k']}/{p['n']} [{float(p['low']):.2f}, {float(p['high']):.2f}]"
     return f"{p.k}/{p.n} [{p.low:.2f}, {p.high:.2f}]"
 
 
