@@ -3,7 +3,7 @@
 Every swap of tanh changes several of these at once (ReLU is unbounded, not centred and has
 slope 0 or 1 at 0), so a difference in training cannot be pinned on one of them. `PROPERTY_SET`
 holds activations that each differ from tanh in as few properties as possible (asinh: only
-unbounded; tanh(z) + 1: only not centred; tanh(2z) and tanh(z/2): only the slope), each with
+unbounded; tanh(z) + 1: only not centred; tanh(2z) and tanh(0.5z): only the slope), each with
 the properties in which it is *declared* to differ; `measure` checks every declaration
 numerically (tests/checks/test_properties.py), so the table the report prints is measured.
 
@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import trapezoid
 
 __all__ = [
     "PROPERTIES",
@@ -87,6 +86,8 @@ def measure(name: str) -> Measured:
     Returns:
         the Measured properties.
     """
+    from scipy.integrate import trapezoid
+
     f, f2 = _f64(name)
     far = f(np.array([-Z_FAR, -Z_FAR / 1000, Z_FAR / 1000, Z_FAR]))
     bounded = bool(
@@ -134,7 +135,7 @@ PROPERTY_SET: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "tanh+1": ("formula:tanh(z) + 1", ("centred",)),
     "tanh(2z)": ("formula:tanh(2*z)", ("slope", "curvature")),
-    "tanh(z/2)": ("formula:tanh(z/2)", ("slope", "curvature")),
+    "tanh(0.5z)": ("formula:tanh(z/2)", ("slope", "curvature")),
     "hard_tanh": ("hard_tanh", ("curvature",)),
     "softsign": ("softsign", ("curvature",)),
     "identity": ("identity", ("bounded", "curvature")),

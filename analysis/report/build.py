@@ -27,7 +27,7 @@ from analysis._util.io import (
 from analysis._util.progress import progress
 from analysis.report import claims, compare, gating, stages, summarise, variants
 from analysis.report.config import PRESETS, STAGES, ReportConfig, preset
-from analysis.report.model import SCHEMA, Report, from_json, to_json
+from analysis.report.model import SCHEMA, PropertyRow, Report, from_json, to_json
 
 __all__ = [
     "PRESETS",
@@ -35,7 +35,9 @@ __all__ = [
     "ReportConfig",
     "build",
     "command",
+    "decay_families",
     "preset",
+    "property_rows",
     "render_dir",
     "reproduce_commands",
     "training_cost",
@@ -131,13 +133,72 @@ def _measure(cfg: ReportConfig, out: Path, stage: Callable[[str, Callable[[], T]
     )
     gated = stage("gating", lambda: gating.run_gating(cfg, out, decay_records, train_records))
     costs = stage("costs", lambda: stages.run_costs(cfg))
+    props = stage("properties", lambda: property_rows(cfg))
     return {
+        "properties": props,
         "verify": verify_rows,
         "decay_records": decay_records,
         "train_records": train_records,
         "gating": gated,
         "costs": costs,
     }
+
+
+def decay_families(cfg: ReportConfig) -> list[tuple[str, float, tuple[str, ...]]]:
+    """The decay-rate questions the page asks, declared before anything is measured: at each
+    forget bias, does a swap of the grid change the rate; at the training forget bias, does one
+    property changed in the candidate slot, in the output slot, or a swapped gate."""
+    fb = cfg.train_forget_bias
+    new = [v for v in cfg.property_variants if v not in cfg.decay_variants]
+    slot = {v: variants.get(v) for v in new}
+    return [
+        *((f"decay_bf{b:g}", b, tuple(cfg.decay_variants)) for b in cfg.forget_biases),
+        (
+            "property_candidate",
+            fb,
+            tuple(v for v in new if slot[v].gate == "sigmoid" and slot[v].output == "tanh"),
+        ),
+        (
+            "property_output",
+            fb,
+            tuple(v for v in new if slot[v].gate == "sigmoid" and slot[v].candidate == "tanh"),
+        ),
+        ("gate", fb, tuple(v for v in new if slot[v].gate != "sigmoid")),
+    ]
+
+
+def property_rows(cfg: ReportConfig) -> tuple[PropertyRow, ...]:
+    """The property set's members that the report's property variants use, measured."""
+    from analysis.checks import properties
+
+    used = {
+        label
+        for label, (kernel, _) in properties.PROPERTY_SET.items()
+        for v in cfg.property_variants
+        if kernel in (variants.get(v).candidate, variants.get(v).output)
+    }
+    tanh = properties.measure("tanh")
+    rows = []
+    for label, (kernel, _) in properties.PROPERTY_SET.items():
+        if label != "tanh" and label not in used:
+            continue
+        m = tanh if label == "tanh" else properties.measure(kernel)
+        rows.append(
+            PropertyRow(
+                label=label,
+                kernel=kernel,
+                sup_abs=m.sup_abs,
+                bounded=m.bounded,
+                f_at_0=m.f_at_0,
+                mean_normal=m.mean_normal,
+                centred=m.centred,
+                slope_left=m.slope_left,
+                slope_right=m.slope_right,
+                curvature=m.curvature,
+                differs=properties.differs_from(m, tanh),
+            )
+        )
+    return tuple(rows)
 
 
 def _gating_pairs(cfg: ReportConfig) -> list[tuple[Any, str]]:
@@ -163,7 +224,9 @@ def summarise_run(
     decay = summarise.decay_rows(m["decay_records"])
     training = summarise.training_rows(m["train_records"])
     gated = summarise.gating_rows(_gating_pairs(cfg), m["gating"])
-    comparisons, families = compare.compare_all(decay, training, gated, cfg.train_length)
+    comparisons, families = compare.compare_all(
+        decay, training, gated, cfg.train_length, decay_families(cfg)
+    )
     return Report(
         schema=SCHEMA,
         command=command(cfg),
@@ -177,6 +240,7 @@ def summarise_run(
         flow=summarise.flow_rows(m["train_records"]),
         gating=gated,
         gating_reused=dict(m["gating"].get("reused") or {"decay": 0, "train": 0}),
+        properties=m["properties"],
         comparisons=comparisons,
         families=families,
         claims=(),

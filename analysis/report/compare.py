@@ -236,11 +236,13 @@ def compare_all(
     training: Sequence[TrainRow],
     gating: Sequence[GatingRow],
     train_length: int,
+    decay_families: Sequence[tuple[str, float, Sequence[str]]],
 ) -> tuple[tuple[Comparison, ...], tuple[Family, ...]]:
     """Every comparison the page makes, family by family.
 
-    Families: ``decay_bf{b}`` (each variant's decay rate against the standard LSTM's, at
-    forget bias b); ``train_T{T}`` (each variant's solve rate against the standard LSTM's at
+    Families, in page order: ``decay_families``, each (key, forget bias, variants): each
+    variant's decay rate against the standard LSTM's at that forget bias (the report declares
+    ``decay_bf{b}`` for its grid, then the property set and the gate swaps); ``train_T{T}`` (each variant's solve rate against the standard LSTM's at
     length T, only where the standard LSTM solves at least `REFERENCE_SOLVES` of its seeds);
     ``slot_T{T}`` (ReLU in the output against ReLU in the candidate, at the main
     training length); ``gating_swap_decay`` / ``gating_swap_train`` (in each design, each
@@ -248,18 +250,19 @@ def compare_all(
     (each design against the LSTM, with the first activation).
 
     Args:
-        decay, training, gating: the report's rows; train_length: the main training length.
+        decay, training, gating: the report's rows; train_length: the main training length;
+        decay_families: the decay-rate families, declared by the caller.
 
     Returns:
         (comparisons, families), families in page order.
     """
     fams: list[_Pending] = []
-    for fb in sorted({r.forget_bias for r in decay}):
-        fam = _Pending(f"decay_bf{fb:g}", "decay rate")
-        ref = next((r for r in decay if r.variant == REFERENCE and r.forget_bias == fb), None)
-        for r in decay:
-            if ref is not None and r.forget_bias == fb and r.variant != REFERENCE:
-                fam.add_rates(r.variant, REFERENCE, f"b_f = {fb:g}", r, ref)
+    for key, fb, names in decay_families:
+        fam = _Pending(key, "decay rate")
+        at = {r.variant: r for r in decay if r.forget_bias == fb}
+        for name in names:
+            if name in at and REFERENCE in at and name != REFERENCE:
+                fam.add_rates(name, REFERENCE, f"b_f = {fb:g}", at[name], at[REFERENCE])
         fams.append(fam)
     for length in sorted({r.T for r in training}):
         fam = _Pending(f"train_T{length}", "solve rate")

@@ -13,11 +13,14 @@ from analysis.report import variants
 
 __all__ = ["COST_KERNELS", "PRESETS", "STAGES", "ReportConfig", "preset"]
 
-STAGES = ("verify", "decay", "train", "gating", "costs", "claims", "figures", "write")
+STAGES = ("verify", "decay", "train", "gating", "costs", "properties", "claims", "figures", "write")
 COST_KERNELS = ("tanh", "hard_tanh", "sigmoid", "relu", "leaky_relu")
 _ALL = tuple(v.name for v in variants.VARIANTS)
 # What the seed question asks about: tanh, ReLU in either slot or both, sigmoid as candidate.
 _TRAINED = ("tanh/tanh", "relu/tanh", "tanh/relu", "relu/relu", "sigmoid/tanh")
+# One property of tanh changed at a time, in each slot, and the gate slot swapped: decay at
+# initialisation only, at the training forget bias (about 2 s a cell here, cold).
+_PROPERTY = tuple(v.name for v in (*variants.PROPERTY_VARIANTS, *variants.GATE_VARIANTS))
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class ReportConfig:
     T is not tried at 2T). ``train_snapshots`` gradient-flow snapshots per run; the held-out
     test batch has ``train_test_batch`` sequences (the standard error of a test MSE near the
     0.01 criterion is then about 10% of it).
+    "One property at a time": each of ``property_variants`` (`variants.PROPERTY_VARIANTS`,
+    `variants.GATE_VARIANTS`) at ``train_forget_bias`` with the decay stage's sizes.
     "Why gating?" (`analysis.report.gating`): each of ``gating_designs`` with each of
     ``gating_activations`` in its candidate slot, decay at T = ``gating_decay_length`` (the
     decay stage's sizes and seeds) and training at T = ``gating_length`` (the training
@@ -58,6 +63,7 @@ class ReportConfig:
     train_eval_every: int = 60
     train_test_batch: int = 256
     train_snapshots: int = 20
+    property_variants: tuple[str, ...] = _PROPERTY
     gating_designs: tuple[str, ...] = ("rnn", "irnn", "gru", "lstm", "slstm")
     gating_activations: tuple[str, ...] = ("tanh", "relu")
     gating_length: int = 50
@@ -90,6 +96,7 @@ PRESETS: dict[str, ReportConfig] = {
         train_eval_every=10,
         train_test_batch=32,
         train_snapshots=4,
+        property_variants=("tanh(2z)/tanh", "tanh/asinh", "gate=tanh"),
         gating_designs=("irnn", "lstm"),
         gating_length=12,
         gating_decay_length=60,
@@ -112,6 +119,7 @@ PRESETS: dict[str, ReportConfig] = {
         train_seeds=4,
         train_eval_every=30,
         train_snapshots=10,
+        property_variants=("tanh(2z)/tanh", "tanh(0.5z)/tanh", "asinh/tanh", "tanh+1/tanh"),
         # the two designs that answer "ReLU with an identity init, or gates?"; each further
         # design adds two decay and two training programs to compile (about 60 s here)
         gating_designs=("irnn", "lstm"),

@@ -30,6 +30,7 @@ __all__ = [
     "GatingRow",
     "LengthCell",
     "LengthRow",
+    "PropertyRow",
     "Proportion",
     "Report",
     "TrainRow",
@@ -162,6 +163,24 @@ class GatingRow:
 
 
 @dataclass(frozen=True)
+class PropertyRow:
+    """One activation of the property set, measured (`analysis.checks.properties`):
+    ``differs`` lists the properties in which it differs from tanh."""
+
+    label: str
+    kernel: str
+    sup_abs: float
+    bounded: bool
+    f_at_0: float
+    mean_normal: float
+    centred: bool
+    slope_left: float
+    slope_right: float
+    curvature: float
+    differs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Comparison:
     """One test of the page's one rule.
 
@@ -222,6 +241,7 @@ class Report:
     flow: tuple[FlowRow, ...]
     gating: tuple[GatingRow, ...]
     gating_reused: dict[str, int]  # gating cells taken from the decay and training stages
+    properties: tuple[PropertyRow, ...]
     comparisons: tuple[Comparison, ...]
     families: tuple[Family, ...]
     claims: tuple[dict[str, Any], ...]
@@ -245,6 +265,20 @@ class Report:
     def comparison(self, family: str, a: str, b: str) -> Comparison | None:
         return next(
             (c for c in self.comparisons if c.family == family and c.a == a and c.b == b), None
+        )
+
+    def decay_comparison(self, variant: str) -> Comparison | None:
+        """The test of `variant`'s decay rate against the standard LSTM's at the training
+        forget bias, whichever declared family holds it (the grid's or the property set's)."""
+        fb = self.config["train_forget_bias"]
+        fams = (f"decay_bf{fb:g}", "property_candidate", "property_output", "gate")
+        return next(
+            (
+                c
+                for c in self.comparisons
+                if c.family in fams and c.a == variant and c.b == "tanh/tanh"
+            ),
+            None,
         )
 
     def in_family(self, family: str) -> tuple[Comparison, ...]:

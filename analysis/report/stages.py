@@ -130,7 +130,8 @@ def _verify_row(name: str, rep: Any) -> dict:
 
 
 def run_decay(cfg: ReportConfig, out: Path) -> list[dict]:
-    """Every decay variant at every forget bias, seeds vmapped, stored under out/decay.
+    """Every decay variant at every forget bias, then the property variants at the training
+    forget bias; seeds vmapped, stored under out/decay.
 
     Args:
         cfg: the report; out: the report directory.
@@ -141,6 +142,12 @@ def run_decay(cfg: ReportConfig, out: Path) -> list[dict]:
     from analysis.experiments import decay, sweep
 
     cells = [decay_cell(cfg, v, fb) for fb in cfg.forget_biases for v in cfg.decay_variants]
+    # the property set at the training forget bias; a cell the grid has already is not repeated
+    cells += [
+        c
+        for c in (decay_cell(cfg, v, cfg.train_forget_bias) for v in cfg.property_variants)
+        if c not in cells
+    ]
     return sweep.run(
         cells,
         list(range(cfg.decay_seeds)),

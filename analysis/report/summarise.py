@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from analysis.flow import classify
-from analysis.report import compare
+from analysis.report import compare, variants
 from analysis.report.model import (
     DecayRow,
     FlowRow,
@@ -45,8 +45,8 @@ OUTCOMES = ("solved", "diverged", "blew_up", "stuck", "learning")
 
 
 def variant_of(config: Mapping[str, Any]) -> str:
-    """ "candidate/output" of a stored LSTM cell config."""
-    return f"{config['candidate']}/{config['output']}"
+    """The variant name of a stored LSTM cell config (`variants.name_of`)."""
+    return variants.name_of(config)
 
 
 def decay_row(record: Mapping[str, Any], variant: str | None = None) -> DecayRow:

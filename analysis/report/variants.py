@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-__all__ = ["QUICK_VARIANTS", "VARIANTS", "Variant", "get", "lookup", "names", "slots"]
+__all__ = [
+    "GATE_VARIANTS",
+    "PROPERTY_VARIANTS",
+    "QUICK_VARIANTS",
+    "VARIANTS",
+    "Variant",
+    "get",
+    "lookup",
+    "name_of",
+    "names",
+    "slots",
+]
 
 
 class Variant(NamedTuple):
@@ -40,6 +51,38 @@ VARIANTS: tuple[Variant, ...] = (
 QUICK_VARIANTS: tuple[str, ...] = ("tanh/tanh", "relu/tanh", "tanh/relu", "relu/relu")
 
 
+def _property_variants() -> tuple[Variant, ...]:
+    """Each member of `analysis.checks.properties.PROPERTY_SET` (bar tanh) in the candidate
+    slot with a tanh output, then in the output slot with a tanh candidate: one property of
+    tanh changed at a time, in one slot at a time."""
+    from analysis.checks.properties import PROPERTY_SET
+
+    out = []
+    for slot in ("candidate", "output"):
+        for label, (kernel, _) in PROPERTY_SET.items():
+            if label == "tanh":
+                continue
+            name = f"{label}/tanh" if slot == "candidate" else f"tanh/{label}"
+            cand, outp = (kernel, "tanh") if slot == "candidate" else ("tanh", kernel)
+            out.append(Variant(name, "sigmoid", cand, outp, f"{label} in the {slot} slot"))
+    return tuple(out)
+
+
+# The property set, slot by slot (names use the property set's labels, e.g. "tanh(2z)/tanh").
+PROPERTY_VARIANTS: tuple[Variant, ...] = _property_variants()
+# The gate slot swapped: a hard sigmoid (the same range, piecewise linear) and a gate with
+# range [-1, 1] (tanh), which lets the forget gate flip the cell state's sign.
+GATE_VARIANTS: tuple[Variant, ...] = (
+    Variant("gate=hard_sigmoid", "hard_sigmoid", "tanh", "tanh", "hard sigmoid gates"),
+    Variant("gate=tanh", "tanh", "tanh", "tanh", "tanh gates, range [-1, 1]"),
+)
+_CATALOGUE: tuple[Variant, ...] = (
+    *VARIANTS,
+    *(v for v in PROPERTY_VARIANTS if v.name not in {u.name for u in VARIANTS}),
+    *GATE_VARIANTS,
+)
+
+
 def names() -> tuple[str, ...]:
     """Every variant name, in the report's order.
 
@@ -58,7 +101,23 @@ def get(name: str) -> Variant:
     Returns:
         the Variant; ValueError listing the valid names if unknown.
     """
-    return lookup(VARIANTS, name, "variant")
+    return lookup(_CATALOGUE, name, "variant")
+
+
+def name_of(config: Any) -> str:
+    """The variant name of a stored cell config (its gate, candidate and output kernels).
+
+    Args:
+        config: a mapping with "candidate" and "output" (and "gate", default sigmoid).
+
+    Returns:
+        the catalogue's name, or "candidate/output" for a combination it does not name.
+    """
+    gate = config.get("gate", "sigmoid")
+    for v in _CATALOGUE:
+        if (v.gate, v.candidate, v.output) == (gate, config["candidate"], config["output"]):
+            return v.name
+    return f"{config['candidate']}/{config['output']}"
 
 
 def lookup(catalogue: Sequence[Any], name: str, what: str) -> Any:

@@ -123,7 +123,8 @@ def test_verdicts_follow_the_adjusted_p_values_and_families_are_separate():
     decay = summarise.decay_rows(
         [decay_record("tanh/tanh", rates_ref), decay_record("relu/tanh", rates_fast)]
     )
-    comps, fams = compare.compare_all(decay, training, (), train_length=100)
+    fams_declared = [("decay_bf1", 1.0, ("tanh/tanh", "relu/tanh"))]
+    comps, fams = compare.compare_all(decay, training, (), 100, fams_declared)
     by = {(c.family, c.a, c.b): c for c in comps}
     fast = by[("decay_bf1", "relu/tanh", "tanh/tanh")]
     assert fast.verdict == "lower" and fast.p_adjusted < 0.05  # every rate below every other
@@ -148,6 +149,6 @@ def test_no_swap_is_judged_where_the_reference_fails_the_budget():
             train_record("relu/tanh", 100, 0),
         ]
     )
-    comps, fams = compare.compare_all((), training, (), train_length=100)
+    comps, fams = compare.compare_all((), training, (), 100, ())
     assert {f.key for f in fams} == {"train_T100"}
     assert [(c.a, c.setting) for c in comps] == [("relu/tanh", "T = 100")]

@@ -55,7 +55,7 @@ def test_rows_take_the_median_rate_its_half_life_and_the_class_per_design():
     assert [r.decay.flow for r in rows] == ["vanishing", "vanishing", "vanishing", "exploding"]
     assert rows[1].decay.variant == "rnn (relu)" and rows[3].decay.non_finite_seeds == 1
     assert rows[0].train.solved == compare.wilson(1, 3)
-    comps, _ = compare.compare_all((), (), rows, 12)
+    comps, _ = compare.compare_all((), (), rows, 12, ())
     assert {c.family for c in comps} == {
         "gating_swap_decay",
         "gating_swap_train",

@@ -1,6 +1,7 @@
 """The page's sentences, checked in one golden rendering of a small fixed report; the data
 model's round trip through report.json; --render re-renders without measuring."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -12,7 +13,7 @@ from report_records import decay_record, train_record
 
 from analysis._util.io import to_json as json_text
 from analysis.report import compare, render, summarise
-from analysis.report.model import SCHEMA, Figure, Report, from_json, to_json
+from analysis.report.model import SCHEMA, Figure, PropertyRow, Report, from_json, to_json
 
 GOLDEN = Path(__file__).parent / "golden" / "page.md"
 CONFIG = {
@@ -34,6 +35,7 @@ CONFIG = {
     "gating_length": 50,
     "cost_repeats": 3,
     "cost_n": 1000,
+    "property_variants": ["tanh(0.5z)/tanh"],
 }
 
 
@@ -48,6 +50,9 @@ def fixed_report() -> Report:
             decay_record("relu/relu", [0.2] * 8, forget_bias=3.0, non_finite=6),
         ]
     )
+    # the property variant's record: its kernel is a formula, named through the catalogue
+    half = summarise.decay_row(decay_record("tanh/tanh", [-0.06 - 0.001 * i for i in range(8)]))
+    decay = (*decay[:4], dataclasses.replace(half, variant="tanh(0.5z)/tanh"))
     training = summarise.training_rows(
         [
             train_record("tanh/tanh", 100, 8),
@@ -58,7 +63,13 @@ def fixed_report() -> Report:
         ]
     )
     flow = summarise.flow_rows([train_record("tanh/tanh", 100, 8)])
-    comps, fams = compare.compare_all(decay, training, (), 100)
+    families = [
+        ("decay_bf0", 0.0, ("tanh/tanh",)),
+        ("decay_bf1", 1.0, ("tanh/tanh", "relu/tanh")),
+        ("decay_bf3", 3.0, ("tanh/tanh", "relu/relu")),
+        ("property_candidate", 1.0, ("tanh(0.5z)/tanh",)),
+    ]
+    comps, fams = compare.compare_all(decay, training, (), 100, families)
     return Report(
         schema=SCHEMA,
         command="actgrad report --preset fixture",
@@ -72,6 +83,22 @@ def fixed_report() -> Report:
         flow=flow,
         gating=(),
         gating_reused={"decay": 0, "train": 0},
+        properties=(
+            PropertyRow("tanh", "tanh", 1.0, True, 0.0, 0.0, True, 1.0, 1.0, 0.7698, ()),
+            PropertyRow(
+                "tanh(0.5z)",
+                "formula:tanh(z/2)",
+                1.0,
+                True,
+                0.0,
+                0.0,
+                True,
+                0.5,
+                0.5,
+                0.1925,
+                ("slope", "curvature"),
+            ),
+        ),
         comparisons=comps,
         families=fams,
         claims=(),  # the claims template has its own golden rendering
@@ -108,7 +135,7 @@ def test_the_answer_is_short_and_corrects_the_premise_first():
     prose = answer.split("\n![", 1)[0]  # the figure and its caption are not the answer
     assert len(prose.split()) <= 250
     first = answer.strip().split(". ")[0]
-    assert "gates" in first and "sigmoid" in first
+    assert "gates" in first and "sigmoid" in first and "candidate" in first
 
 
 def test_verdict_words_come_from_the_comparisons():

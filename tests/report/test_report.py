@@ -90,8 +90,13 @@ def test_report_json_is_the_data_model_and_the_page_shows_its_numbers(quick_repo
     page = (quick_report / "index.html").read_text()
     md = (quick_report / "report.md").read_text()
     assert rep.decay and rep.training and rep.comparisons and rep.families
-    assert {r.variant for r in rep.decay} == set(cfg["decay_variants"])
-    assert {r.forget_bias for r in rep.decay} == set(cfg["forget_biases"])
+    grid = [r for r in rep.decay if r.variant in cfg["decay_variants"]]
+    assert {(r.variant, r.forget_bias) for r in grid} == {
+        (v, fb) for v in cfg["decay_variants"] for fb in cfg["forget_biases"]
+    }
+    # the property set at the training forget bias, each row once
+    extra = [r.variant for r in rep.decay if r.variant not in cfg["decay_variants"]]
+    assert sorted(extra) == sorted(set(cfg["property_variants"]) - set(cfg["decay_variants"]))
     for row in rep.decay:
         assert row.flow in ("vanishing", "stable", "growing", "exploding")
         assert row.seeds == cfg["decay_seeds"] == len(row.rates)
@@ -114,7 +119,9 @@ def test_report_json_is_the_data_model_and_the_page_shows_its_numbers(quick_repo
 
 def test_flow_rows_come_from_the_per_seed_snapshots_stored_in_the_training_cells(quick_report):
     rep = _report(quick_report)
-    lines = [json.loads(x) for x in (quick_report / "train" / "results.jsonl").read_text().splitlines()]
+    lines = [
+        json.loads(x) for x in (quick_report / "train" / "results.jsonl").read_text().splitlines()
+    ]
     fields = {"step", "log_h", "rate", "half_life", "lyapunov_max", "max_abs_c"}
     for line in lines:
         for seed in line["result"]["per_seed"]:
