@@ -3,14 +3,12 @@
     taskset -c 0 python scripts/bench_step.py              # the report's T = 100 cell, one core
     python scripts/bench_step.py --length 400 --seeds 8 --repeats 7
 
-Prints, for S seeds vmapped (B, H as the default report's training cells, adding task, I = 2):
-the per-step recurrent product alone, T of them in a `lax.scan`, the weight-gradient
-product, the fused LSTM's value and gradient, its forward without residuals and one whole
-training step as the report runs it (`train_chunk` / 60: also the batch, Adam and its share
-of the held-out evaluation, whose products are not counted); GFLOP/s counts the products only (the matmul FLOPs of one sample-step:
-forward 2 (I + H) 4H, backward 2 H 4H, weight gradients 2 (I + H) 4H). Medians over repeats,
-the first call (compiling) excluded, `jax.block_until_ready` on every result.
-"""
+Prints, for S seeds vmapped (B, H as the report's training cells, adding task, I = 2): the recurrent
+product alone, T of them in a `lax.scan`, the weight-gradient product, the fused LSTM's value and
+gradient, its forward without residuals, one training step as the report runs it (`train_chunk` /
+60: also the batch, Adam, its share of the held-out evaluation). GFLOP/s counts the matmul FLOPs of
+one sample-step only (forward 2 (I + H) 4H, backward 2 H 4H, weight gradients 2 (I + H) 4H).
+Medians over repeats, compiling excluded, `jax.block_until_ready` on each."""
 
 from __future__ import annotations
 
@@ -26,6 +24,7 @@ from analysis.cells import fast_lstm
 from analysis.cells import lstm_fused as fused
 from analysis.experiments import sweep
 from analysis.experiments.train import TrainConfig, init_config, init_state, train_chunk
+from analysis.runtime import configure_xla
 
 
 def median_s(f, args, calls: int, repeats: int) -> float:
@@ -97,4 +96,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    configure_xla()  # the flags the actgrad command runs with, before JAX starts
     main()

@@ -22,9 +22,15 @@ os.environ.setdefault(
 # In the environment too, so the commands the tests start compile the same way.
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
-import jax
-import pytest
-from hypothesis import settings
+# actgrad's XLA flags, as the `actgrad` command sets them (import analysis sets nothing), before
+# anything starts JAX's backend: XLA reads them once, and the commands the tests start inherit them
+from analysis.runtime import configure_xla
+
+configure_xla()
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 _FAST_COMPILE = "JAX_DISABLE_MOST_OPTIMIZATIONS"

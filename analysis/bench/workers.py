@@ -33,6 +33,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from analysis.runtime import configure_xla
+
 __all__ = ["IMPLS", "main", "parse_args"]
 
 IMPLS = ("torch", "flax", "equinox", "ours", "fused", "norms")
@@ -226,6 +228,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Compile, then serve timed calls: one JSON line per request on stdout."""
     args = parse_args(argv)
+    configure_xla()  # a worker times JAX as the actgrad command runs it: same flags
     run, info = _torch(args) if args.impl == "torch" else _jax(args)
     rss_setup = _rss_mb()
     base = {"impl": args.impl, **info}

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from analysis._util.errors import UsageError
 from analysis._util.lock import output_lock
+from analysis.runtime import configure_xla
 
 __all__ = ["COMMANDS", "OneLineParser", "build_parser", "join_raw_values", "main"]
 
@@ -88,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Args:
       argv: the arguments after ``actgrad`` (default: ``sys.argv[1:]``).
     """
+    # first, before anything can start JAX: XLA reads its flags once (analysis.runtime)
+    configure_xla()
     parser, mods = build_parser()
     argv = join_raw_values(sys.argv[1:] if argv is None else argv, mods)
     args = parser.parse_args(argv)

@@ -26,6 +26,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
+from analysis.runtime import configure_xla
+
 __all__ = ["core_shares", "read_message", "serve", "write_message"]
 
 _HEADER = struct.Struct(">Q")
@@ -116,6 +118,7 @@ def serve(fd_in: int, fd_out: int, cpus: Sequence[int] = ()) -> None:
     with os.fdopen(fd_in, "rb") as inp, os.fdopen(fd_out, "wb") as out:
         settings = read_message(inp)
         os.environ["ACTGRAD_PROGRESS"] = "0"  # the parent shows one bar over cells
+        configure_xla()  # before JAX starts here; the parent's own flags are kept
         import jax
 
         for name, value in settings.items():
