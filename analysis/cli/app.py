@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from analysis._util.errors import UsageError
 from analysis._util.lock import output_lock
 from analysis.runtime import configure_xla
+from analysis.runtime.devices import use_device
 
 __all__ = ["COMMANDS", "OneLineParser", "build_parser", "join_raw_values", "main"]
 
@@ -93,12 +94,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_xla()
     parser, mods = build_parser()
     argv = join_raw_values(sys.argv[1:] if argv is None else argv, mods)
+    # argparse (3.11) drops a "--" value of `--seeds=--` and stores [] as the option's value
+    empty = next((a for a in argv if a.startswith("--") and a.endswith("=--")), None)
+    if empty is not None:
+        parser.error(f"argument {empty[:-3]}: expected one value, got '--'")
     args = parser.parse_args(argv)
     try:
         from analysis.experiments import pool
 
         pool.default_processes()  # a malformed $ACTGRAD_PROCESSES is refused before any work
     except ValueError as err:
+        print(f"actgrad {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    try:
+        if getattr(args, "device", None) is not None:
+            # before any work: a platform this machine lacks is the user's mistake (exit 2)
+            use_device(args.device)
+    except UsageError as err:
         print(f"actgrad {args.command}: error: {err}", file=sys.stderr)
         return 2
     try:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
-import sys
+
+from analysis.cli.device_option import add_device_argument
 
 HELP = "answer the seed question: decay, training, claims audit, figures -> one report"
 
@@ -31,12 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="a preset by name (tiny: a smoke test in seconds)",
     )
-    p.add_argument(
-        "--device",
-        choices=("cpu", "gpu"),
-        default=None,
-        help="JAX platform to run on (default: JAX's choice)",
-    )
+    add_device_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,29 +43,10 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         the exit status.
     """
-    from analysis._util.errors import UsageError
     from analysis._util.io import ensure_writable_dir
 
-    if args.device is not None:
-        if "jax" in sys.modules:  # only when called in-process after jax was imported
-            import jax
-
-            if jax.default_backend() != args.device:
-                raise UsageError(
-                    f"--device {args.device}: JAX already runs on {jax.default_backend()}"
-                )
-        os.environ["JAX_PLATFORMS"] = "cuda" if args.device == "gpu" else "cpu"
+    # --device was applied and checked by analysis.cli.app.main before this ran
     out = ensure_writable_dir(args.out)
-    if args.device == "gpu":
-        import jax
-
-        try:
-            jax.devices()
-        except RuntimeError:
-            raise UsageError(
-                "--device gpu: no GPU is visible to JAX (install actgrad[gpu])"
-            ) from None
-
     from analysis.experiments import compile_cache
     from analysis.report import build as report
 
