@@ -12,7 +12,7 @@ keeps it so)::
     bench        speed against the installed peers                          (layer 4)
     cli          the `actgrad` command line                                  (layer 5)
     runtime      processes, devices, hosts, locks, memory, XLA flags, the compile cache;
-                 `runtime.configure_xla()` sets XLA's flags                  (layer 0)
+                 `runtime.configure_xla()` sets XLA's flags                  (layer 1)
 
 The public modules are re-exported here by their short names and imported on first use, so
 that the command line starts quickly::

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = {
     "kernels": 0,
     "analysis._util": 0,
-    "analysis.runtime": 0,
+    "analysis.runtime": 1,
     "analysis.checks": 1,
     "analysis.cells": 1,
     "analysis.flow": 2,
