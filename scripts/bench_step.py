@@ -20,8 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from analysis.cells import fast_lstm
-from analysis.cells import lstm_fused as fused
+from analysis.cells.lstm import fused, vjp
 from analysis.experiments import sweep
 from analysis.experiments.train import TrainConfig, init_config, init_state, train_chunk
 from analysis.runtime import configure_xla
@@ -64,7 +63,7 @@ def main() -> None:
         ("weight-gradient product", wgrad, operands, 2 * s * t * b * (i + h) * 4 * h, 10),
     ]
     spec = fused.Spec("sigmoid", "tanh", "tanh", 1, 0, True)
-    core = functools.partial(fast_lstm.fused_core, spec)
+    core = functools.partial(vjp.fused_core, spec)
 
     def loss(w_ih, w_hh, x, h0):
         _, h_t, _, peak = core(w_ih, w_hh, jnp.zeros(4 * h), x, h0, h0)

@@ -15,7 +15,7 @@ Modes (one JSON line on stdout per answer):
 
 Implementations: torch (nn.LSTM: oneDNN on CPU, cuDNN on GPU), flax (nn.RNN of
 nn.OptimizedLSTMCell), equinox (LSTMCell under lax.scan), ours (`lstm.apply`), fused
-(`fast_lstm.apply_fused`), norms (`gradients.per_step_grad_norms`, our default cell).
+(`lstm.vjp.apply_fused`), norms (`gradients.per_step_grad_norms`, our default cell).
 """
 
 from __future__ import annotations
@@ -145,12 +145,12 @@ def _ours_task(args: argparse.Namespace, key, xs):
 
         return loss, params, xs
     if args.impl == "fused":
-        from analysis.cells import fast_lstm
+        from analysis.cells.lstm import vjp
 
         ck = args.checkpoint_every
 
         def apply(p, x):
-            return fast_lstm.apply_fused(p, x, cfg, checkpoint_every=ck)[0]
+            return vjp.apply_fused(p, x, cfg, checkpoint_every=ck)[0]
     else:
 
         def apply(p, x):

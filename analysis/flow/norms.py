@@ -3,7 +3,7 @@
 For a loss L(hs) the total derivatives dL/dh_t and dL/dc_t (through every later step) all come
 from the one reverse sweep that ordinary backprop does. `per_step_grads` gets them with JAX's
 own AD of the plain scan (zero perturbations ride along as inputs); `per_step_grad_norms` gets
-their norms from the fused backward (`analysis.cells.lstm_norms`), which renormalises its
+their norms from the fused backward (`analysis.cells.lstm.norms`), which renormalises its
 carried cotangent every step, so the log-norms stay finite at any T in any dtype.
 """
 
@@ -17,7 +17,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from analysis.cells import lstm, lstm_norms
+from analysis.cells import lstm
+from analysis.cells.lstm import norms as lstm_norms
 
 __all__ = [
     "LOSSES",
