@@ -37,28 +37,13 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from analysis.flow.steps import (
-    LOSSES,
-    StaticStep,
-    last_output_loss,
-    mean_output_loss,
-    resolve_loss,
-    static_step,
-)
+from analysis.flow.losses import resolve_loss
+from analysis.flow.steps import StaticStep, static_step
 
 Array = jax.Array
 Carry = dict[str, Array]
 
-__all__ = [
-    "LOSSES",
-    "StaticStep",
-    "last_output_loss",
-    "mean_output_loss",
-    "state_grad_log_norms",
-    "state_grad_norms",
-    "state_grads",
-    "static_step",
-]
+__all__ = ["state_grad_log_norms", "state_grad_norms", "state_grads"]
 
 
 def _check(xs: ArrayLike, carry0: Any) -> tuple[Array, Carry]:
@@ -101,7 +86,7 @@ def state_grads(
     Returns: {name: (T, B, ...)} in the states' dtypes.
     """
     xs, carry0 = _check(xs, carry0)
-    return _grads(static_step(step), params, xs, carry0, resolve_loss(loss))
+    return _grads(static_step(step), params, xs, carry0, resolve_loss(loss, "state_grad_norms"))
 
 
 def _norm(g: Array) -> Array:
@@ -201,7 +186,7 @@ def state_grad_log_norms(
     -inf means an exact zero. Args and loss as `state_grads`. Returns: {name: (T,)}.
     """
     xs, carry0 = _check(xs, carry0)
-    return _log_norms(static_step(step), params, xs, carry0, resolve_loss(loss))
+    return _log_norms(static_step(step), params, xs, carry0, resolve_loss(loss, "state_grad_norms"))
 
 
 def state_grad_norms(
