@@ -62,7 +62,7 @@ def row(b: Bench, t: int) -> str:
 
 def main() -> None:
     from analysis._util import io
-    from analysis.experiments import compile_cache
+    from analysis.runtime import compile_cache
 
     b = parse()
     cache = compile_cache.enable()

@@ -7,7 +7,7 @@ os.environ.setdefault("ACTGRAD_PROGRESS", "0")
 # pytest -n 2 already keeps both cores busy; sweeps under test run in-process unless a test
 # asks for worker processes (tests/experiments/test_pool.py does).
 os.environ.setdefault("ACTGRAD_PROCESSES", "1")
-# Commands under test cache compiled programs (analysis.experiments.compile_cache): in the
+# Commands under test cache compiled programs (analysis.runtime.compile_cache): in the
 # checkout, not in the user's ~/.cache, so a fresh clone starts cold and a rerun is warm.
 os.environ.setdefault(
     "ACTGRAD_JAX_CACHE",

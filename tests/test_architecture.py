@@ -185,6 +185,24 @@ def test_no_private_name_crosses_a_module_boundary(module):
     assert not bad, f"{module}: " + "; ".join(bad) + " (make the name public where it is shared)"
 
 
+# The sweep orchestrates processes and hosts; the rest of the science reaches the machine only
+# through `analysis.runtime`'s interface (its __init__), never its process machinery.
+ORCHESTRATION = {"analysis.experiments.sweep"}
+SCIENCE = ("analysis.checks", "analysis.cells", "analysis.flow", "analysis.experiments")
+
+
+@pytest.mark.parametrize(
+    "module", [m for m in sorted(_sources()) if m.startswith(SCIENCE) and m not in ORCHESTRATION]
+)
+def test_the_science_imports_no_process_machinery(module):
+    bad = [
+        f"line {line}: {target}"
+        for line, target in _imports(module)
+        if target.startswith("analysis.runtime.")
+    ]
+    assert not bad, f"{module}: " + "; ".join(bad) + " (use the analysis.runtime interface)"
+
+
 def test_the_privacy_checker_catches_both_kinds(tmp_path):
     tree = ast.parse("from analysis.checks.verify import _x\nfrom kernels._core import names\n")
     fake = "analysis.flow.fake"

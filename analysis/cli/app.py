@@ -13,9 +13,9 @@ import sys
 from collections.abc import Sequence
 
 from analysis._util.errors import UsageError
-from analysis._util.lock import output_lock
 from analysis.runtime import configure_xla
 from analysis.runtime.devices import use_device
+from analysis.runtime.lock import output_lock
 
 __all__ = ["COMMANDS", "OneLineParser", "build_parser", "join_raw_values", "main"]
 
@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"argument {empty[:-3]}: expected one value, got '--'")
     args = parser.parse_args(argv)
     try:
-        from analysis.experiments import pool
+        from analysis.runtime import pool
 
         pool.default_processes()  # a malformed $ACTGRAD_PROCESSES is refused before any work
     except ValueError as err:
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         # One run per --out (a lock file; a killed run's lock is taken over) and a full
-        # disk as one line: analysis._util.lock (issue 14).
+        # disk as one line: analysis.runtime.lock (issue 14).
         with output_lock(args):
             return int(mods[args.command].run(args) or 0)
     except UsageError as err:

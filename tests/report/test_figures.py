@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.experiments import pool
+from analysis.runtime import pool
 from analysis.report import config, figures
 
 

@@ -47,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
 
     # --device was applied and checked by analysis.cli.app.main before this ran
     out = ensure_writable_dir(args.out)
-    from analysis.experiments import compile_cache
     from analysis.report import build as report
+    from analysis.runtime import compile_cache
 
     compile_cache.enable()
     name = args.preset or ("quick" if args.quick else "full" if args.full else "default")

@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         _check_memory(cells, args.seeds)
         out = ensure_writable_dir(args.out)
         sweep.initialize_distributed()
-    from analysis.experiments import compile_cache
+    from analysis.runtime import compile_cache
 
     compile_cache.enable()
     seeds = list(range(args.seeds))

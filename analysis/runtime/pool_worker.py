@@ -1,6 +1,6 @@
-"""One sweep worker process: ``python -m analysis.experiments.pool_worker FD_IN FD_OUT [CPUS]``.
+"""One sweep worker process: ``python -m analysis.runtime.pool_worker FD_IN FD_OUT [CPUS]``.
 
-Started by `analysis.experiments.pool` with two pipe descriptors and, where it pins workers,
+Started by `analysis.runtime.pool` with two pipe descriptors and, where it pins workers,
 the comma-separated CPUs this worker may run on (`core_shares`; set before JAX starts, so
 XLA:CPU sizes its thread pool to that share). Messages both ways are
 pickles framed by an 8-byte big-endian length: first the parent's settings (a dict of JAX
