@@ -90,9 +90,10 @@ def with_defaults(environ: MutableMapping[str, str]) -> str:
 def backend_started() -> bool:
     """Whether JAX has created a backend in this process (after which XLA_FLAGS is not read).
 
-    JAX 0.10 has no public query for this (`jax.extend.backend.backends()` would start one), so
-    its `xla_bridge.backends_are_initialized` is asked when it exists; a JAX without it is
-    taken as started once imported, which errs towards the clear error below.
+    JAX 0.10 has no public query for this (`jax.extend.backend.backends()` would start one; the
+    request is jax-ml/jax#23320, open), so its `xla_bridge.backends_are_initialized` is asked
+    when it exists; a JAX without it is taken as started once imported, which errs towards the
+    clear error of `configure_xla`.
     """
     if "jax" not in sys.modules:
         return False  # no JAX, no backend: the common case, asked without importing JAX
