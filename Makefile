@@ -6,16 +6,20 @@ PIP    := $(PY) -m pip
 
 .PHONY: report test lint format clean venv
 
-$(VENV)/.installed: pyproject.toml
+# Installs take the versions pinned in constraints.txt (pip freeze of the environment the
+# tests last passed in), so a fresh checkout gets the same packages; pyproject.toml keeps ranges.
+PIN    := -c constraints.txt
+
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e .
+	$(PIP) install -q $(PIN) -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q $(PIN) -e '.[dev]'
 	# The PyTorch/Flax/Equinox peers are optional: tests that need them skip without them.
-	$(PIP) install -q -e '.[compare]' || echo "note: optional 'compare' extras did not install; peer tests will skip"
+	$(PIP) install -q $(PIN) -e '.[compare]' || echo "note: optional 'compare' extras did not install; peer tests will skip"
 	touch $@
 
 venv: $(VENV)/.installed

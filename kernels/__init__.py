@@ -22,7 +22,7 @@ from kernels._core import (
     registered,
     unregister,
 )
-from kernels._formula import FormulaError
+from kernels.formula import FormulaError
 from kernels.formula_kernel import expression_of, from_formula
 
 __all__ = [

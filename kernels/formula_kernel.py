@@ -1,6 +1,6 @@
 """Activations from formulas: ``from_formula("z/(1+|z|)", name="my_softsign")``.
 
-The formula is parsed into the closed tree of `kernels._formula` (never evaluated as
+The formula is parsed into the closed tree of `kernels.formula` (never evaluated as
 Python), differentiated symbolically twice, and lowered to jax.numpy: ``fn`` carries the
 symbolic f' through custom_jvp, and f' carries f''. ``reference`` is the formula as written
 with no custom rule, so jax.grad of it is an independent oracle for `actgrad verify`.
@@ -25,9 +25,9 @@ from kernels._core import (
     make_activation,
     set_formula_builder,
 )
-from kernels._formula import check_params, parse, to_jax, to_numpy
-from kernels._formula.derive import derivative
-from kernels._formula.formula_kinks import find_kinks
+from kernels.formula import check_params, parse, to_jax, to_numpy
+from kernels.formula.derive import derivative
+from kernels.formula.formula_kinks import find_kinks
 
 __all__ = ["FORMULA_PREFIX", "build", "expression_of"]
 
@@ -159,7 +159,7 @@ def from_formula(
 ) -> Activation:
     """An Activation built from a formula in z, registered under ``name``.
 
-    Args: expr: the formula as people write it, e.g. "z/(1+|z|)" (see `kernels._formula`);
+    Args: expr: the formula as people write it, e.g. "z/(1+|z|)" (see `kernels.formula`);
     name: registry name (default "formula:" + expr); params: named constants used in expr
     and their default values, e.g. {"k": 0.1}. Returns the Activation (fn, grad, grad2
     elementwise on any shape, dtype kept). Raises FormulaError (a ValueError) for a refused

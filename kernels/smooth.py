@@ -8,21 +8,9 @@ import jax.numpy as jnp
 from jax import lax
 
 from kernels._core import Activation, Kink, Properties, make_activation, register
+from kernels._stable import INF, logistic_pair
 
 __all__ = ["sigmoid", "softplus", "softsign", "tanh"]
-
-
-def _logistic_pair(v):
-    """(sigma(v), sigma'(v)) from one exp: t = sigma(-|v|) <= 1/2, then
-    sigma(v) = 1 - t (v >= 0) or t, and sigma'(v) = t (1 - t).
-
-    Why: sigma(v) sigma(-v) costs two exps and 1 - t never cancels (t <= 1/2), so both
-    keep relative accuracy in both tails. Use it inside a derivative only: a forward
-    pass that also called it would share t with f', and XLA then writes t to memory
-    and reads it back twice (the forward uses `lax.logistic`, accurate on its own).
-    """
-    t = lax.logistic(-jnp.abs(v))
-    return jnp.where(v >= 0, 1 - t, t), t * (1 - t)
 
 
 @register("sigmoid")
@@ -34,7 +22,7 @@ def sigmoid() -> Activation:
               \sigma''(z) = -\sigma'(z)\tanh(z/2)
 
     ``lax.logistic`` never overflows; sigma(z) sigma(-z), formed as t (1 - t) with
-    t = sigma(-|z|) (see `_logistic_pair`), keeps relative accuracy in both tails where
+    t = sigma(-|z|) (see `logistic_pair`), keeps relative accuracy in both tails where
     sigma(1 - sigma) would round to 0. f and f' each take one exp of z: recomputing it
     is cheaper than storing t for both (the jax.nn twin's f' reads y back instead).
     """
@@ -45,7 +33,7 @@ def sigmoid() -> Activation:
         return lax.logistic(x)
 
     def d1(x):
-        return _logistic_pair(x)[1]
+        return logistic_pair(x)[1]
 
     def d2(x):
         return -d1(x) * jnp.tanh(x / 2)
@@ -120,17 +108,6 @@ def tanh() -> Activation:
         grad_from_output=lambda y: 1 - jnp.square(y),
         doc=tanh.__doc__,
     )
-
-
-# Beyond |z| = _CLIP every derivative term below that carries exp(-z^2/2), sigma(-|z|) or
-# the like is exactly 0 even in float64, so clipping z there changes no finite result and
-# keeps inf * 0 (NaN) out of the formulas at z = ±inf.
-_CLIP = 1000.0
-_INF = float("inf")
-
-
-def _clip(x):
-    return jnp.clip(x, -_CLIP, _CLIP)
 
 
 @register("softsign")
@@ -222,7 +199,7 @@ def softplus() -> Activation:
         d2,
         reference,
         properties=Properties(
-            range=(0.0, _INF),
+            range=(0.0, INF),
             bounded=False,
             monotonic=True,
             zero_centered=False,

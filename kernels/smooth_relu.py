@@ -1,6 +1,6 @@
 """Smooth ReLU-like activations: elu, gelu (exact and tanh form), silu.
 
-They share `kernels.smooth`'s stable logistic pair and its clip, kept in one place there.
+They share the stable logistic pair and the clip of `kernels._stable` with `kernels.smooth`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from kernels._core import Activation, Kink, Properties, make_activation, register
-from kernels.smooth import _CLIP, _INF, _clip, _logistic_pair
+from kernels._stable import CLIP, INF, clip, logistic_pair
 
 __all__ = ["elu", "gelu", "gelu_tanh", "silu"]
 
@@ -64,7 +64,7 @@ def elu(alpha: float) -> Activation:
         reference,
         kinks=(second,) if a == 1 else (first, second),
         properties=Properties(
-            range=(-a, _INF) if a >= 0 else (0.0, _INF),
+            range=(-a, INF) if a >= 0 else (0.0, INF),
             bounded=False,
             monotonic=a >= 0,
             zero_centered=False,
@@ -103,14 +103,14 @@ def gelu() -> Activation:
     """
 
     def f(x):
-        return jnp.where(x < -_CLIP, jnp.zeros_like(x), x * _Phi(_clip(x)))
+        return jnp.where(x < -CLIP, jnp.zeros_like(x), x * _Phi(clip(x)))
 
     def d1(x):
-        xc = _clip(x)
+        xc = clip(x)
         return _Phi(xc) + xc * _phi(xc)
 
     def d2(x):
-        xc = _clip(x)
+        xc = clip(x)
         p = _phi(xc)
         # 2 phi - z (z phi): z^2 never forms on its own, so it cannot overflow.
         return 2 * p - xc * (xc * p)
@@ -125,7 +125,7 @@ def gelu() -> Activation:
         d2,
         reference,
         properties=Properties(
-            range=(-0.16997120747990369, _INF),
+            range=(-0.16997120747990369, INF),
             bounded=False,
             monotonic=False,
             zero_centered=False,
@@ -146,7 +146,7 @@ _GELU_A = 0.044715
 
 def _gelu_v(x):
     """(z clipped, v = 2 sqrt(2/pi) (z + 0.044715 z^3)) for `gelu_tanh`."""
-    xc = _clip(x)
+    xc = clip(x)
     return xc, 2 * _GELU_C * xc * (1 + _GELU_A * (xc * xc))
 
 
@@ -168,11 +168,11 @@ def gelu_tanh() -> Activation:
     def parts(x):
         xc, v = _gelu_v(x)
         dv = 2 * _GELU_C * (1 + 3 * _GELU_A * (xc * xc))
-        return xc, v, dv, *_logistic_pair(v)
+        return xc, v, dv, *logistic_pair(v)
 
     def f(x):
-        # sigma(v) by lax.logistic, not `parts`: see `_logistic_pair` on sharing t.
-        return jnp.where(x < -_CLIP, jnp.zeros_like(x), x * lax.logistic(_gelu_v(x)[1]))
+        # sigma(v) by lax.logistic, not `parts`: see `logistic_pair` on sharing t.
+        return jnp.where(x < -CLIP, jnp.zeros_like(x), x * lax.logistic(_gelu_v(x)[1]))
 
     def d1(x):
         xc, _, dv, s, ds = parts(x)
@@ -195,7 +195,7 @@ def gelu_tanh() -> Activation:
         d2,
         reference,
         properties=Properties(
-            range=(-0.17004075057125406, _INF),
+            range=(-0.17004075057125406, INF),
             bounded=False,
             monotonic=False,
             zero_centered=False,
@@ -219,17 +219,17 @@ def silu() -> Activation:
     """
 
     def f(x):
-        # lax.logistic, not `_logistic_pair`: see there on sharing t with f'.
-        return jnp.where(x < -_CLIP, jnp.zeros_like(x), x * lax.logistic(_clip(x)))
+        # lax.logistic, not `logistic_pair`: see there on sharing t with f'.
+        return jnp.where(x < -CLIP, jnp.zeros_like(x), x * lax.logistic(clip(x)))
 
     def d1(x):
-        xc = _clip(x)
-        s, ds = _logistic_pair(xc)
+        xc = clip(x)
+        s, ds = logistic_pair(xc)
         return s + xc * ds
 
     def d2(x):
-        xc = _clip(x)
-        ds = _logistic_pair(xc)[1]
+        xc = clip(x)
+        ds = logistic_pair(xc)[1]
         return 2 * ds - (xc * ds) * jnp.tanh(xc / 2)
 
     def reference(x):
@@ -242,7 +242,7 @@ def silu() -> Activation:
         d2,
         reference,
         properties=Properties(
-            range=(-0.2784645427610738, _INF),
+            range=(-0.2784645427610738, INF),
             bounded=False,
             monotonic=False,
             zero_centered=False,

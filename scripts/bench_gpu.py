@@ -4,7 +4,7 @@ T=10000) against cuDNN's torch.nn.LSTM, in one call of under 8 minutes; prints t
     python scripts/bench_gpu.py [--repeats 5] [--json gpu.json] [--out BENCHMARKS.gpu.md]
     python scripts/bench_gpu.py --tiny     # tiny shapes, runs on CPU (the test uses this)
 
-Rows: torch (cuDNN, tanh only), flax, ours (lstm.apply), fused (fast_lstm, unroll 1), and the
+Rows: torch (cuDNN, tanh only), flax, ours (lstm.apply), fused (lstm.vjp, unroll 1), and the
 fused path with unroll 8 (fewer launches per step for the latency-bound G3).
 """
 

@@ -50,4 +50,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from analysis.runtime import configure_xla
+
+    configure_xla()  # the flags the actgrad command runs with, before JAX starts
     main()

@@ -3,14 +3,12 @@
     taskset -c 0 python scripts/bench_step.py              # the report's T = 100 cell, one core
     python scripts/bench_step.py --length 400 --seeds 8 --repeats 7
 
-Prints, for S seeds vmapped (B, H as the default report's training cells, adding task, I = 2):
-the per-step recurrent product alone, T of them in a `lax.scan`, the weight-gradient
-product, the fused LSTM's value and gradient, its forward without residuals and one whole
-training step as the report runs it (`train_chunk` / 60: also the batch, Adam and its share
-of the held-out evaluation, whose products are not counted); GFLOP/s counts the products only (the matmul FLOPs of one sample-step:
-forward 2 (I + H) 4H, backward 2 H 4H, weight gradients 2 (I + H) 4H). Medians over repeats,
-the first call (compiling) excluded, `jax.block_until_ready` on every result.
-"""
+Prints, for S seeds vmapped (B, H as the report's training cells, adding task, I = 2): the recurrent
+product alone, T of them in a `lax.scan`, the weight-gradient product, the fused LSTM's value and
+gradient, its forward without residuals, one training step as the report runs it (`train_chunk` /
+60: also the batch, Adam, its share of the held-out evaluation). GFLOP/s counts the matmul FLOPs of
+one sample-step only (forward 2 (I + H) 4H, backward 2 H 4H, weight gradients 2 (I + H) 4H).
+Medians over repeats, compiling excluded, `jax.block_until_ready` on each."""
 
 from __future__ import annotations
 
@@ -22,10 +20,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from analysis.cells import fast_lstm
-from analysis.cells import lstm_fused as fused
+from analysis.cells.lstm import fused, vjp
 from analysis.experiments import sweep
 from analysis.experiments.train import TrainConfig, init_config, init_state, train_chunk
+from analysis.runtime import configure_xla
 
 
 def median_s(f, args, calls: int, repeats: int) -> float:
@@ -65,7 +63,7 @@ def main() -> None:
         ("weight-gradient product", wgrad, operands, 2 * s * t * b * (i + h) * 4 * h, 10),
     ]
     spec = fused.Spec("sigmoid", "tanh", "tanh", 1, 0, True)
-    core = functools.partial(fast_lstm.fused_core, spec)
+    core = functools.partial(vjp.fused_core, spec)
 
     def loss(w_ih, w_hh, x, h0):
         _, h_t, _, peak = core(w_ih, w_hh, jnp.zeros(4 * h), x, h0, h0)
@@ -97,4 +95,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    configure_xla()  # the flags the actgrad command runs with, before JAX starts
     main()

@@ -62,7 +62,7 @@ def row(b: Bench, t: int) -> str:
 
 def main() -> None:
     from analysis._util import io
-    from analysis.experiments import compile_cache
+    from analysis.runtime import compile_cache
 
     b = parse()
     cache = compile_cache.enable()
@@ -88,4 +88,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from analysis.runtime import configure_xla
+
+    configure_xla()  # the flags the actgrad command runs with, before JAX starts
     main()

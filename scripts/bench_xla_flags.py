@@ -42,6 +42,9 @@ def main() -> None:
     p.add_argument("--child", choices=WORKLOADS)
     a = p.parse_args()
     if a.child:
+        from analysis.runtime import configure_xla
+
+        configure_xla()  # actgrad's other flags as the command sets them; the measured one kept
         import jax.monitoring
 
         compile_s = [0.0]

@@ -7,7 +7,7 @@ os.environ.setdefault("ACTGRAD_PROGRESS", "0")
 # pytest -n 2 already keeps both cores busy; sweeps under test run in-process unless a test
 # asks for worker processes (tests/experiments/test_pool.py does).
 os.environ.setdefault("ACTGRAD_PROCESSES", "1")
-# Commands under test cache compiled programs (analysis.experiments.compile_cache): in the
+# Commands under test cache compiled programs (analysis.runtime.compile_cache): in the
 # checkout, not in the user's ~/.cache, so a fresh clone starts cold and a rerun is warm.
 os.environ.setdefault(
     "ACTGRAD_JAX_CACHE",
@@ -22,9 +22,15 @@ os.environ.setdefault(
 # In the environment too, so the commands the tests start compile the same way.
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
-import jax
-import pytest
-from hypothesis import settings
+# actgrad's XLA flags, as the `actgrad` command sets them (import analysis sets nothing), before
+# anything starts JAX's backend: XLA reads them once, and the commands the tests start inherit them
+from analysis.runtime import configure_xla
+
+configure_xla()
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 _FAST_COMPILE = "JAX_DISABLE_MOST_OPTIMIZATIONS"

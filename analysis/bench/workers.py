@@ -15,7 +15,7 @@ Modes (one JSON line on stdout per answer):
 
 Implementations: torch (nn.LSTM: oneDNN on CPU, cuDNN on GPU), flax (nn.RNN of
 nn.OptimizedLSTMCell), equinox (LSTMCell under lax.scan), ours (`lstm.apply`), fused
-(`fast_lstm.apply_fused`), norms (`gradients.per_step_grad_norms`, our default cell).
+(`lstm.vjp.apply_fused`), norms (`gradients.per_step_grad_norms`, our default cell).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from analysis.runtime import configure_xla
 
 __all__ = ["IMPLS", "main", "parse_args"]
 
@@ -143,12 +145,12 @@ def _ours_task(args: argparse.Namespace, key, xs):
 
         return loss, params, xs
     if args.impl == "fused":
-        from analysis.cells import fast_lstm
+        from analysis.cells.lstm import vjp
 
         ck = args.checkpoint_every
 
         def apply(p, x):
-            return fast_lstm.apply_fused(p, x, cfg, checkpoint_every=ck)[0]
+            return vjp.apply_fused(p, x, cfg, checkpoint_every=ck)[0]
     else:
 
         def apply(p, x):
@@ -226,6 +228,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Compile, then serve timed calls: one JSON line per request on stdout."""
     args = parse_args(argv)
+    configure_xla()  # a worker times JAX as the actgrad command runs it: same flags
     run, info = _torch(args) if args.impl == "torch" else _jax(args)
     rss_setup = _rss_mb()
     base = {"impl": args.impl, **info}

@@ -1,6 +1,6 @@
 """Layer 1: recurrent cells behind one interface, built in or the user's own.
 
-The LSTM (`lstm`) with its fused fast path (`fast_lstm`) beside it; the built-in cells
+The LSTM (the `lstm` package: its plain scan, fused fast path and one-pass norms); the built-in cells
 ``lstm``, ``rnn`` (IRNN with ``initializer="identity"``), ``indrnn``, ``gru``, ``janet``,
 ``slstm``, ``mingru`` and ``minlstm``; adapters for Flax, Equinox and PyTorch weights::
 

@@ -1,6 +1,6 @@
 """Does a claimed derivative equal d/dz of a formula? Decided exactly, in 50+ digits.
 
-``check_formula(f, df, d2f=None)`` parses the formulas (`kernels._formula`: a closed grammar,
+``check_formula(f, df, d2f=None)`` parses the formulas (`kernels.formula`: a closed grammar,
 never Python's compiler), differentiates ``f`` symbolically and evaluates the symbolic
 derivative and the claim with mpmath at every test point (a dense grid, random points,
 special points, every piecewise bound and kink with close neighbours): see
@@ -27,8 +27,8 @@ from analysis.checks.formula_cross import cross_checks
 from analysis.checks.formula_judge import TOLERANCE, Judgement, judge
 from analysis.checks.formula_oracle import DPS, mp_values_many
 from analysis.checks.formula_points import kink_candidates, points, switches
-from analysis.checks.formula_safety import _eval, nonfinite_runs, safety, sentence
-from kernels._formula import (
+from analysis.checks.formula_safety import eval_in_dtype, nonfinite_runs, safety, sentence
+from kernels.formula import (
     Expr,
     FormulaError,
     check_params,
@@ -38,7 +38,7 @@ from kernels._formula import (
     strip_lhs,
     to_jax,
 )
-from kernels._formula.derive import derivative
+from kernels.formula.derive import derivative
 
 __all__ = [
     "Expr",
@@ -184,7 +184,7 @@ def _result(texts, parsed, params, domain, zs, exprs, first, second, truths, ver
         for dtype, row in rows.items():
             row["sentence"] = sentence(row, dtype, verdicts[key])
             safe[dtype].append(row)
-        overflow += nonfinite_runs(key, zs, _eval(exprs[key], zs, "float64"))
+        overflow += nonfinite_runs(key, zs, eval_in_dtype(exprs[key], zs, "float64"))
     notes = list(first.notes) + ([f"d2f: {n}" for n in second.notes] if second is not None else [])
     readings = [f"{k}: {n}" for k, p in parsed.items() for n in p.notes]
     return FormulaResult(

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from analysis.checks.formula_points import describe_region
-from kernels._formula import to_jax, to_numpy
-from kernels._formula.tree import Expr
+from kernels.formula import to_jax, to_numpy
+from kernels.formula.tree import Expr
 
 __all__ = ["cross_checks"]
 

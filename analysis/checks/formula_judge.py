@@ -10,7 +10,7 @@ import numpy as np
 
 from analysis.checks.formula_oracle import RTOL, compare, mp_values, one_sided
 from analysis.checks.formula_points import runs
-from kernels._formula.tree import Expr
+from kernels.formula.tree import Expr
 
 __all__ = ["Judgement", "judge"]
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from kernels._formula import MpBackend, compile_tree
-from kernels._formula.lower import compile_many
-from kernels._formula.tree import Expr
+from kernels.formula import MpBackend, compile_tree
+from kernels.formula.lower import compile_many
+from kernels.formula.tree import Expr
 
 __all__ = [
     "ATOL",

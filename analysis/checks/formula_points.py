@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from kernels._formula import to_numpy
-from kernels._formula.conditions import bounds_of
-from kernels._formula.tree import Call, Expr, Piecewise, Sum, Where, walk
+from kernels.formula import to_numpy
+from kernels.formula.conditions import bounds_of
+from kernels.formula.tree import Call, Expr, Piecewise, Sum, Where, walk
 
 __all__ = ["describe_region", "kink_candidates", "points", "runs", "switches"]
 

@@ -15,15 +15,21 @@ from typing import Any
 import numpy as np
 
 from analysis.checks.formula_points import describe_region, runs
-from kernels._formula import to_jax
-from kernels._formula.tree import Expr
+from kernels.formula import to_jax
+from kernels.formula.tree import Expr
 
-__all__ = ["DTYPES", "nonfinite_runs", "safety", "sentence"]
+__all__ = [
+    "DTYPES",
+    "eval_in_dtype",
+    "nonfinite_runs",
+    "safety",
+    "sentence",
+]
 
 DTYPES = ("float32", "float64")
 
 
-def _eval(expr: Expr, zs: np.ndarray, dtype: str) -> np.ndarray:
+def eval_in_dtype(expr: Expr, zs: np.ndarray, dtype: str) -> np.ndarray:
     """``expr`` as written, run by XLA (what a model runs) in ``dtype``, as float64."""
     import jax
     import jax.numpy as jnp
@@ -47,7 +53,7 @@ def safety(
     out = {}
     for dtype in DTYPES:
         fi = np.finfo(dtype)
-        got = _eval(expr, zs, dtype)
+        got = eval_in_dtype(expr, zs, dtype)
         usable = np.isfinite(true64) & (exact32 if dtype == "float32" else True)
         representable = usable & (np.abs(true64) <= float(fi.max))
         over = representable & ~np.isfinite(got)

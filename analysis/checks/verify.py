@@ -28,32 +28,32 @@ import numpy as np
 
 from analysis.checks.formula import FormulaError, FormulaResult, check_formula
 from analysis.checks.verify_dtype import (
-    _dtype_rows,
-    _evaluate,
-    _evaluator,
-    _exhaustive_rows,
-    _kink_reports,
-    _oracle,
+    dtype_rows,
+    evaluate_points,
+    exhaustive_rows,
+    kernel_evaluator,
+    kink_reports,
+    reference_oracle,
 )
 from analysis.checks.verify_points import (
-    _FAR_SLOTS,
-    _N_KINK,
     COMPILER_OPTIONS,
     DTYPES,
     LOW_PRECISION,
-    _effective,
-    _kink_points,
-    _np_dtype,
-    _random_points,
-    _special_points,
+    N_KINK,
+    effective_inputs,
+    far_slots,
     flushes_subnormals,
+    kink_points,
+    np_dtype,
+    random_points,
+    special_points,
 )
 from analysis.checks.verify_props import check_properties
 from analysis.checks.verify_rows import (
     CheckRow,
     KinkReport,
     VerifyReport,
-    _limits_row,
+    limits_row,
     tolerance_text,
 )
 
@@ -81,25 +81,27 @@ def _one_dtype(
     act: Activation, dtype: str, rand: np.ndarray, ev: object, ev64: object
 ) -> tuple[list[CheckRow], list[KinkReport]]:
     """All rows and kink reports of one fully checked dtype."""
-    nd = _np_dtype(dtype)
-    x64 = np.concatenate([rand, _special_points(dtype), _kink_points(act, dtype)])
+    nd = np_dtype(dtype)
+    x64 = np.concatenate([rand, special_points(dtype), kink_points(act, dtype)])
     x64 = x64.astype(nd).astype(np.float64)
-    n_main = x64.size - _N_KINK
-    out, kept = _evaluate(ev, x64, dtype)
+    n_main = x64.size - N_KINK
+    out, kept = evaluate_points(ev, x64, dtype)
     if dtype == "float64":
-        truth = {k: np.asarray(v) for k, v in _oracle(act)(_effective(x64, dtype)).items()}
-        far = {k: out[k][_FAR_SLOTS(n_main)] for k in ("f", "g", "h")}
+        truth = {
+            k: np.asarray(v) for k, v in reference_oracle(act)(effective_inputs(x64, dtype)).items()
+        }
+        far = {k: out[k][far_slots(n_main)] for k in ("f", "g", "h")}
     else:
-        xt = _effective(x64, dtype)
-        xt[_FAR_SLOTS(n_main)] = (-1e300, 1e300)
-        truth, _ = _evaluate(ev64, xt, "float64")
-        far = {k: truth[k][_FAR_SLOTS(n_main)] for k in ("f", "g", "h")}
+        xt = effective_inputs(x64, dtype)
+        xt[far_slots(n_main)] = (-1e300, 1e300)
+        truth, _ = evaluate_points(ev64, xt, "float64")
+        far = {k: truth[k][far_slots(n_main)] for k in ("f", "g", "h")}
     main = {k: v[:n_main] for k, v in out.items()}
     head = {k: v[:n_main] for k, v in truth.items()}
-    rows = _dtype_rows(act, dtype, x64[:n_main], main, head, kept)
-    rows.append(_limits_row(act.name, dtype, x64[:n_main], main, far))
+    rows = dtype_rows(act, dtype, x64[:n_main], main, head, kept)
+    rows.append(limits_row(act.name, dtype, x64[:n_main], main, far))
     kout = {k: v[n_main:] for k, v in out.items()}
-    return rows, _kink_reports(act, dtype, x64[n_main:], kout)
+    return rows, kink_reports(act, dtype, x64[n_main:], kout)
 
 
 def verify_activation(
@@ -128,18 +130,18 @@ def verify_activation(
     t0 = time.perf_counter()
     rows: list[CheckRow] = []
     kinks: list[KinkReport] = []
-    rand = _random_points(n_random, seed)
+    rand = random_points(n_random, seed)
     # Overflow to inf in casts and in the textbook oracle is expected and is measured.
     with jax.enable_x64(True), np.errstate(all="ignore"):
-        ev = {d: _evaluator(act) for d in dtypes}
-        ev64 = ev.get("float64") or _evaluator(act)
+        ev = {d: kernel_evaluator(act) for d in dtypes}
+        ev64 = ev.get("float64") or kernel_evaluator(act)
         for dtype in dtypes:
             r, k = _one_dtype(act, dtype, rand, ev[dtype], ev64)
             rows += r
             kinks += k
         for dtype in finite_dtypes:
             if dtype not in dtypes:
-                rows.extend(_exhaustive_rows(act, dtype))
+                rows.extend(exhaustive_rows(act, dtype))
     return VerifyReport(
         kernel=act.name,
         params=dict(act.params),

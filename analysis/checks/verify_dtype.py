@@ -8,31 +8,38 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from analysis.checks.verify_points import (
-    _N_KINK,
     FD_FACTOR,
+    N_KINK,
     ORACLE_WINDOW,
     ULPS_JAX_NN,
     ULPS_REFERENCE,
     ULPS_VS_F64,
     ULPS_WIRING,
-    _effective,
-    _fd_step,
-    _finfo,
-    _jit,
-    _np_dtype,
+    effective_inputs,
+    fd_step,
+    finfo_of,
+    jit_points,
+    np_dtype,
 )
-from analysis.checks.verify_rows import CheckRow, KinkReport, _common_flags, _compare, _flag_row
+from analysis.checks.verify_rows import CheckRow, KinkReport, common_flags, compare_row, flag_row
 
 if TYPE_CHECKING:
     from kernels import Activation
 
-__all__: list[str] = []
+__all__ = [
+    "dtype_rows",
+    "evaluate_points",
+    "exhaustive_rows",
+    "kernel_evaluator",
+    "kink_reports",
+    "reference_oracle",
+]
 
 
-def _evaluator(act: Activation) -> Callable:
+def kernel_evaluator(act: Activation) -> Callable:
     """One jitted function per kernel and dtype: every kernel-side array the checks need.
 
-    ``x`` ends with the _N_KINK kink points; ``xp``/``xm`` are x ± the FD step. f, f', f''
+    ``x`` ends with the N_KINK kink points; ``xp``/``xm`` are x ± the FD step. f, f', f''
     run once on the concatenation, so the compiled program stays small (compile time,
     not run time, dominates verification).
     """
@@ -58,16 +65,16 @@ def _evaluator(act: Activation) -> Callable:
         }
         if jnn is not None:
             out["jnn"] = jnn(x)
-            xk = x[n - _N_KINK :]
-            pad = jnp.zeros(n - _N_KINK, x.dtype)
+            xk = x[n - N_KINK :]
+            pad = jnp.zeros(n - N_KINK, x.dtype)
             out["jnn_g"] = jnp.concatenate([pad, jax.vmap(jax.grad(jnn))(xk)])
             out["jnn_h"] = jnp.concatenate([pad, jax.vmap(jax.grad(jax.grad(jnn)))(xk)])
         return out
 
-    return _jit(run)
+    return jit_points(run)
 
 
-def _oracle(act: Activation) -> Callable:
+def reference_oracle(act: Activation) -> Callable:
     """float64: the textbook formula and its jax.grad and grad-of-grad."""
     import jax
 
@@ -80,16 +87,18 @@ def _oracle(act: Activation) -> Callable:
             "ref_h": jax.vmap(jax.grad(jax.grad(ref)))(x),
         }
 
-    return _jit(run)
+    return jit_points(run)
 
 
-def _evaluate(ev: Callable, x64: np.ndarray, dtype: str) -> tuple[dict[str, np.ndarray], bool]:
+def evaluate_points(
+    ev: Callable, x64: np.ndarray, dtype: str
+) -> tuple[dict[str, np.ndarray], bool]:
     """Run ``ev`` on ``x64`` cast to ``dtype`` (with FD neighbours); float64 numpy out and
     whether every output kept the input dtype and shape."""
     import jax.numpy as jnp
 
-    nd = _np_dtype(dtype)
-    h = _fd_step(x64, dtype)
+    nd = np_dtype(dtype)
+    h = fd_step(x64, dtype)
     with np.errstate(all="ignore"):
         xs = [jnp.asarray(v.astype(nd)) for v in (x64, x64 + h, x64 - h)]
     out = ev(*xs)
@@ -103,8 +112,8 @@ def _wiring_rows(name: str, dtype: str, x64: np.ndarray, out: dict, eps: float) 
     """jax.grad through the custom_jvp gives the hand-written f' and f''."""
     tol, finite = ULPS_WIRING * eps, np.isfinite(x64)
     return [
-        _compare(name, dtype, "jax.grad(fn) == grad", out["g_auto"], out["g"], x64, finite, tol, tol),
-        _compare(
+        compare_row(name, dtype, "jax.grad(fn) == grad", out["g_auto"], out["g"], x64, finite, tol, tol),
+        compare_row(
             name, dtype, "jax.grad(jax.grad(fn)) == grad2", out["h_auto"], out["h"], x64, finite,
             tol, tol,
         ),
@@ -115,7 +124,7 @@ def _fd_rows(
     act: Activation, dtype: str, x64: np.ndarray, out: dict, cmp: np.ndarray, eps: float
 ) -> list[CheckRow]:
     """Central differences in this dtype, away from kinks and overflow."""
-    h = _fd_step(x64, dtype)
+    h = fd_step(x64, dtype)
     near_kink = np.zeros_like(cmp)
     for k in act.kinks:
         near_kink |= np.abs(x64 - k.at) <= 2 * h
@@ -130,8 +139,10 @@ def _fd_rows(
     note = f"{n_near} points within 2h of a kink left out" if n_near else ""
     name = act.name
     return [
-        _compare(name, dtype, "f' vs finite diff of f", out["g"], fd1, x64, fd_ok, tol, tol, note),
-        _compare(
+        compare_row(
+            name, dtype, "f' vs finite diff of f", out["g"], fd1, x64, fd_ok, tol, tol, note
+        ),
+        compare_row(
             name, dtype, "f'' vs finite diff of f'", out["h"], fd2, x64, fd_ok, tol, tol, note
         ),
     ]
@@ -146,7 +157,7 @@ def _oracle_rows(
         tol = ULPS_VS_F64 * eps
         labels = (("f", "f vs float64"), ("g", "f' vs float64"), ("h", "f'' vs float64"))
         return [
-            _compare(name, dtype, label, out[key], truth[key], x64, finite, tol, tol)
+            compare_row(name, dtype, label, out[key], truth[key], x64, finite, tol, tol)
             for key, label in labels
         ]
     tol = ULPS_REFERENCE * eps
@@ -162,13 +173,13 @@ def _oracle_rows(
         ("h", "ref_h", "f'' vs grad(grad(reference))"),
     )
     return [
-        _compare(name, dtype, label, out[key], truth[ref], x64, window, tol, tol, note,
+        compare_row(name, dtype, label, out[key], truth[ref], x64, window, tol, tol, note,
                  atol_scale=scale)
         for key, ref, label in labels
     ]  # fmt: skip
 
 
-def _dtype_rows(
+def dtype_rows(
     act: Activation,
     dtype: str,
     x64: np.ndarray,
@@ -179,8 +190,8 @@ def _dtype_rows(
     """Every check in one dtype. ``truth``: float64 kernel (and, for the float64 row, the
     textbook oracle) at the effective inputs."""
     name = act.name
-    eps = float(_finfo(dtype).eps)
-    xe = _effective(x64, dtype)
+    eps = float(finfo_of(dtype).eps)
+    xe = effective_inputs(x64, dtype)
     is_kink = np.zeros(x64.shape, bool)
     for k in act.kinks:
         is_kink |= xe == k.at
@@ -191,12 +202,12 @@ def _dtype_rows(
         bad_twin = int((cmp & ~np.isfinite(out["jnn"])).sum())
         note = f"jax.nn gives NaN/inf at {bad_twin} finite inputs" if bad_twin else ""
         rows.append(
-            _compare(name, dtype, "f vs jax.nn", out["f"], out["jnn"], x64, cmp, tol, tol, note)
+            compare_row(name, dtype, "f vs jax.nn", out["f"], out["jnn"], x64, cmp, tol, tol, note)
         )
     rows += _oracle_rows(name, dtype, x64, out, truth, cmp, eps)
-    rows.extend(_common_flags(name, dtype, x64, out))
+    rows.extend(common_flags(name, dtype, x64, out))
     rows.append(
-        _flag_row(
+        flag_row(
             name, dtype, "dtype and shape kept", np.array([not kept]), np.zeros(1), 1,
             "an output's dtype or shape differs from the input",
         )
@@ -204,10 +215,12 @@ def _dtype_rows(
     return rows
 
 
-def _kink_reports(
+def kink_reports(
     act: Activation, dtype: str, kx: np.ndarray, kout: dict[str, np.ndarray]
 ) -> list[KinkReport]:
-    eps = float(_finfo(dtype).eps)
+    """Per kink of `act`: f, f', f'' at it and the one-sided derivatives beside it (from
+    `kink_points`' block of 7 per kink in `kx`, evaluated as `kout`), with the verdict."""
+    eps = float(finfo_of(dtype).eps)
     tol, fd_tol = 8 * eps, 100 * np.sqrt(eps)
     reports = []
 
@@ -255,18 +268,18 @@ def _kink_reports(
     return reports
 
 
-def _exhaustive_rows(act: Activation, dtype: str) -> list[CheckRow]:
+def exhaustive_rows(act: Activation, dtype: str) -> list[CheckRow]:
     """All 65,536 bit patterns of a 16-bit dtype: NaN kept, finite stays finite, dtype kept."""
     import jax.numpy as jnp
 
-    x = np.arange(2**16, dtype=np.uint16).view(_np_dtype(dtype))
+    x = np.arange(2**16, dtype=np.uint16).view(np_dtype(dtype))
     xj = jnp.asarray(x)
-    outs = _jit(lambda v: {"f": act.fn(v), "g": act.grad(v), "h": act.grad2(v)})(xj)
+    outs = jit_points(lambda v: {"f": act.fn(v), "g": act.grad(v), "h": act.grad2(v)})(xj)
     bad_dtype = any(v.dtype != xj.dtype for v in outs.values())
     vals = {k: np.asarray(v.astype(jnp.float64)) for k, v in outs.items()}
-    rows = _common_flags(act.name, dtype, x.astype(np.float64), vals, " (all 2^16)")
+    rows = common_flags(act.name, dtype, x.astype(np.float64), vals, " (all 2^16)")
     rows.append(
-        _flag_row(
+        flag_row(
             act.name,
             dtype,
             "dtype kept",

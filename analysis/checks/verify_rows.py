@@ -13,10 +13,19 @@ from analysis.checks.verify_points import (
     ULPS_REFERENCE,
     ULPS_VS_F64,
     ULPS_WIRING,
-    _finfo,
+    finfo_of,
 )
 
-__all__ = ["CheckRow", "KinkReport", "VerifyReport", "tolerance_text"]
+__all__ = [
+    "CheckRow",
+    "KinkReport",
+    "VerifyReport",
+    "common_flags",
+    "compare_row",
+    "flag_row",
+    "limits_row",
+    "tolerance_text",
+]
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,7 @@ def tolerance_text() -> dict[str, str]:
     }
 
 
-def _compare(
+def compare_row(
     kernel: str,
     dtype: str,
     check: str,
@@ -152,7 +161,7 @@ def _compare(
     )
 
 
-def _flag_row(
+def flag_row(
     kernel: str, dtype: str, check: str, bad: np.ndarray, x: np.ndarray, n: int, note: str
 ) -> CheckRow:
     """A yes/no check: ``bad`` marks failing points."""
@@ -173,7 +182,7 @@ def _flag_row(
     )
 
 
-def _common_flags(
+def common_flags(
     name: str, dtype: str, x64: np.ndarray, out: dict[str, np.ndarray], suffix: str = ""
 ) -> list[CheckRow]:
     """NaN in gives NaN out; finite in gives finite f, f', f''."""
@@ -185,7 +194,7 @@ def _common_flags(
         bad_nan |= isnan & ~np.isnan(out[k])
         bad_fin |= finite & ~np.isfinite(out[k])
     return [
-        _flag_row(
+        flag_row(
             name,
             dtype,
             "NaN in -> NaN out" + suffix,
@@ -194,7 +203,7 @@ def _common_flags(
             int(isnan.sum()),
             "f, f' or f'' not NaN at NaN",
         ),
-        _flag_row(
+        flag_row(
             name,
             dtype,
             "finite in -> finite f, f', f''" + suffix,
@@ -206,12 +215,12 @@ def _common_flags(
     ]
 
 
-def _limits_row(
+def limits_row(
     name: str, dtype: str, x64: np.ndarray, out: dict[str, np.ndarray], far: dict[str, np.ndarray]
 ) -> CheckRow:
     """f(±inf) is the limit, taken as the float64 kernel at ±1e300 (±inf if that is beyond
     1e290); f'(±inf) and f''(±inf) are finite and equal their values at ±1e300."""
-    eps = float(_finfo(dtype).eps)
+    eps = float(finfo_of(dtype).eps)
     tol = ULPS_VS_F64 * eps
     idx = [int(np.flatnonzero(x64 == v)[0]) for v in (-np.inf, np.inf)]
     errs, bad = [], False

@@ -13,7 +13,9 @@ import sys
 from collections.abc import Sequence
 
 from analysis._util.errors import UsageError
-from analysis._util.lock import output_lock
+from analysis.runtime import configure_xla
+from analysis.runtime.devices import use_device
+from analysis.runtime.lock import output_lock
 
 __all__ = ["COMMANDS", "OneLineParser", "build_parser", "join_raw_values", "main"]
 
@@ -88,19 +90,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     Args:
       argv: the arguments after ``actgrad`` (default: ``sys.argv[1:]``).
     """
+    # first, before anything can start JAX: XLA reads its flags once (analysis.runtime)
+    configure_xla()
     parser, mods = build_parser()
     argv = join_raw_values(sys.argv[1:] if argv is None else argv, mods)
+    # argparse (3.11) drops a "--" value of `--seeds=--` and stores [] as the option's value
+    empty = next((a for a in argv if a.startswith("--") and a.endswith("=--")), None)
+    if empty is not None:
+        parser.error(f"argument {empty[:-3]}: expected one value, got '--'")
     args = parser.parse_args(argv)
     try:
-        from analysis.experiments import pool
+        from analysis.runtime import pool
 
         pool.default_processes()  # a malformed $ACTGRAD_PROCESSES is refused before any work
     except ValueError as err:
         print(f"actgrad {args.command}: error: {err}", file=sys.stderr)
         return 2
     try:
+        if getattr(args, "device", None) is not None:
+            # before any work: a platform this machine lacks is the user's mistake (exit 2)
+            use_device(args.device)
+    except UsageError as err:
+        print(f"actgrad {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    try:
         # One run per --out (a lock file; a killed run's lock is taken over) and a full
-        # disk as one line: analysis._util.lock (issue 14).
+        # disk as one line: analysis.runtime.lock (issue 14).
         with output_lock(args):
             return int(mods[args.command].run(args) or 0)
     except UsageError as err:

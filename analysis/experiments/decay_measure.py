@@ -4,7 +4,7 @@ Per seed: parameters from the cell's init, inputs x ~ N(0, 1) of shape (B, T, I)
 per-step gradient norms ||dL/d state_t|| and their natural logs (finite at any T: the backward
 recursion renormalises its cotangent every step), telemetry along the sequence, and the top
 ``lyapunov_k`` Lyapunov exponents of the whole carry. The seeds of a cell run together under
-``vmap`` (`sweep.map_seeds`).
+``vmap`` (`runtime.map_seeds`).
 
 The LSTM goes through `gradients.per_step_grad_norms` (its one-pass norms) with the forget bias
 traced, so that cells differing only in it share one compiled program; every other cell goes
@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
+import analysis.runtime as runtime
 from analysis.cells import lstm
-from analysis.experiments import sweep
 from analysis.experiments.decay_config import DecayConfig
 from analysis.flow import cell_stats, gradients, state_norms
 
@@ -88,7 +88,7 @@ def measure(run: DecayConfig, seeds: list[int]) -> dict[str, Any]:
     import jax
     import jax.numpy as jnp
 
-    keys = sweep.seed_keys(seeds)
+    keys = runtime.seed_keys(seeds)
     if run.cell == "lstm":
         cfg = run.lstm_config()
         # init adds forget_bias to b[H:2H]; adding it after an init with 0 is the same.
@@ -96,7 +96,7 @@ def measure(run: DecayConfig, seeds: list[int]) -> dict[str, Any]:
         fb = jnp.asarray(cfg.forget_bias, jnp.float64 if cfg.dtype == "float64" else jnp.float32)
         # the partial is the program's cache key: it must not hold the forget bias
         fn = functools.partial(_lstm_seed, shared, dataclasses.replace(run, forget_bias=0.0))
-        out = sweep.map_seeds(fn, keys, fb)
+        out = runtime.map_seeds(fn, keys, fb)
     else:
-        out = sweep.map_seeds(functools.partial(_cell_seed, run.recurrent_cell(), run), keys)
+        out = runtime.map_seeds(functools.partial(_cell_seed, run.recurrent_cell(), run), keys)
     return jax.tree_util.tree_map(lambda a: np.asarray(a, np.float64), jax.device_get(out))

@@ -4,7 +4,7 @@ A sweep is the product of the ``--compare`` fields (``parse_compare`` then ``exp
 first field outermost. Cells that differ only in numeric fields (a forget-gate bias, a
 learning rate) can be one XLA program: ``group_cells`` finds such groups, ``stack_cells``
 flattens a group to one (cell x seed) axis of keys plus the numeric fields as per-row
-arrays for ``sharding.map_batch``, and ``unstack_cells`` cuts the result back into cells.
+arrays for ``runtime.map_batch``, and ``unstack_cells`` cuts the result back into cells.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def stack_cells(
     """
     import jax.numpy as jnp
 
-    from analysis.experiments.sharding import seed_keys
+    from analysis.runtime import seed_keys
 
     if not cells:
         raise ValueError("stack_cells: expected at least one cell")

@@ -69,7 +69,7 @@ def _batch(cfg: TrainConfig) -> jax.Array:
 
 
 def measure(key: jax.Array, state: TrainState, cfg: TrainConfig) -> dict[str, jax.Array]:
-    """One seed's snapshot on the fixed batch (jit/vmap-able; `sweep.map_batch` maps it).
+    """One seed's snapshot on the fixed batch (jit/vmap-able; `runtime.map_batch` maps it).
 
     Args:
         key: the seed's key (unused: the batch and the Lyapunov frame are fixed).

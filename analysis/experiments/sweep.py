@@ -24,27 +24,12 @@ from analysis._util import io
 from analysis._util.constants import DEFAULT_COMPILE_WORKERS
 from analysis._util.errors import UsageError
 from analysis._util.progress import progress
-from analysis.experiments import hosts, pool
 from analysis.experiments.grid import (
     expand_grid,
     group_cells,
     parse_compare,
     stack_cells,
     unstack_cells,
-)
-from analysis.experiments.hosts import (
-    ENV_COORDINATOR,
-    ENV_NUM_PROCESSES,
-    ENV_PROCESS_ID,
-    EXIT_PEER_LOST,
-    initialize_distributed,
-)
-from analysis.experiments.sharding import (
-    MESH_AXIS,
-    map_batch,
-    map_seeds,
-    mesh,
-    seed_keys,
 )
 from analysis.experiments.store import (
     RESULTS_FILE,
@@ -53,6 +38,21 @@ from analysis.experiments.store import (
     ResultsStore,
     SchemaMismatchError,
     cell_key,
+)
+from analysis.runtime import hosts, pool
+from analysis.runtime.hosts import (
+    ENV_COORDINATOR,
+    ENV_NUM_PROCESSES,
+    ENV_PROCESS_ID,
+    EXIT_PEER_LOST,
+    initialize_distributed,
+)
+from analysis.runtime.sharding import (
+    MESH_AXIS,
+    map_batch,
+    map_seeds,
+    mesh,
+    seed_keys,
 )
 
 __all__ = [

@@ -2,7 +2,7 @@
 read-out on a long-range task, seeds vmapped.
 
 Speed: one jitted program runs a chunk of ``eval_every`` steps under ``lax.scan`` and then the
-test loss, for all seeds at once (``sweep.map_batch``: vmap over seeds, the seed axis sharded
+test loss, for all seeds at once (``runtime.map_batch``: vmap over seeds, the seed axis sharded
 over every device). Batches are drawn inside it from ``fold_in(data_key, step)``, so Python
 runs once per chunk, and the program never recompiles after its first call: the step count is
 a traced value and a final partial chunk is masked, not a new shape.
@@ -35,8 +35,9 @@ from typing import Any
 import jax
 import numpy as np
 
+import analysis.runtime as runtime
 from analysis._util.progress import progress
-from analysis.experiments import snapshots, sweep
+from analysis.experiments import snapshots
 from analysis.experiments.train_config import OPTIMIZERS, TrainConfig
 from analysis.experiments.train_model import (
     TEST_KEY,
@@ -116,13 +117,13 @@ _OUTSIDE = _Outside()
 def _snapshot(keys: Any, state: TrainState, cfg: TrainConfig, log: _Log, turn: bool) -> None:
     fn = functools.partial(snapshots.measure, cfg=cfg)
     seen, t0 = _OUTSIDE.n, time.perf_counter()
-    log.snaps.append(jax.tree.map(np.asarray, sweep.map_batch(fn, keys, state)))
+    log.snaps.append(jax.tree.map(np.asarray, runtime.map_batch(fn, keys, state)))
     dt = time.perf_counter() - t0
     if turn and _OUTSIDE.n != seen:
         # Another variant's first chunk ran in between: time a rerun (the same numbers)
         # instead, and count its time twice, for both runs.
         t0 = time.perf_counter()
-        jax.block_until_ready(sweep.map_batch(fn, keys, state))
+        jax.block_until_ready(runtime.map_batch(fn, keys, state))
         dt = 2 * (time.perf_counter() - t0)
     if not turn:
         _OUTSIDE.bump()
@@ -141,7 +142,7 @@ def _settled(state: TrainState, log: _Log, stop_when_solved: bool) -> bool:
 
 # Held by a training thread across one chunk and the snapshot after it (every chunk but the
 # first, which compiles): another thread's chunk then cannot run in between, so a snapshot's
-# time is its own and not the wait for the device (`sweep.map_batch` runs one program at a
+# time is its own and not the wait for the device (`runtime.map_batch` runs one program at a
 # time). Compiling never holds it, so the next variant still compiles while this one trains;
 # a variant's first calls (outside the turns) are counted by _OUTSIDE, and a snapshot they
 # ran into is timed again (`_snapshot`).
@@ -150,7 +151,7 @@ _TURN = threading.Lock()
 
 def _chunk(chunk: Any, keys: Any, state: TrainState, log: _Log, done: int) -> TrainState:
     """One chunk call; its metrics, test loss and solved flags appended to the log."""
-    state, metrics, test_loss, ok = sweep.map_batch(chunk, keys, state)
+    state, metrics, test_loss, ok = runtime.map_batch(chunk, keys, state)
     log.metrics.append(jax.tree.map(np.asarray, metrics))
     if log.t_first is None:
         log.t_first = time.perf_counter()
@@ -270,11 +271,11 @@ def train(cfg: TrainConfig, seeds: Sequence[int], *, desc: str = "train") -> dic
     # A budget shorter than one chunk runs one shorter chunk, not a masked long one.
     run = replace(cfg, eval_every=min(cfg.eval_every, cfg.steps))
     task = run.task_spec()
-    keys = sweep.seed_keys(seeds)
+    keys = runtime.seed_keys(seeds)
     t_start = time.perf_counter()
-    state = sweep.map_seeds(functools.partial(init_state, cfg=init_config(run)), keys)
+    state = runtime.map_seeds(functools.partial(init_state, cfg=init_config(run)), keys)
     _OUTSIDE.bump()
-    test0, solved0 = sweep.map_batch(functools.partial(_evaluate_state, cfg=run), keys, state)
+    test0, solved0 = runtime.map_batch(functools.partial(_evaluate_state, cfg=run), keys, state)
     _OUTSIDE.bump()
     log = _Log(test_loss=[np.asarray(test0)], solved=[np.asarray(solved0)])
     state = _loop(run, keys, state, log, desc)

@@ -73,7 +73,7 @@ class TrainConfig:
     `snapshots`: how many gradient-flow snapshots to take, evenly spaced over `steps` at chunk
     boundaries (0: none; `analysis.experiments.snapshots`), each on a fixed held-out batch of
     `snapshot_batch` sequences. `stop_when_solved` ends a run once every seed has solved the
-    task or diverged. `fused`: the LSTM's hand-written backward (fast_lstm); False scans
+    task or diverged. `fused`: the LSTM's hand-written backward (cells/lstm/vjp.py); False scans
     `lstm.step`. `cell` names the recurrent cell (`analysis.cells.names`, default "lstm");
     for another cell the LSTM fields (`LSTM_FIELDS`) stay at their defaults and ``options``
     holds its slots and options as sorted (name, value) pairs, completed with the cell's

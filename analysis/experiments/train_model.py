@@ -144,19 +144,19 @@ def run_lstm(
     Args:
         params: lstm.LSTMParams.
         x: inputs (B, T, I).
-        cfg: the cell; with ``cfg.fused`` `fast_lstm.apply_fused_max_c` runs (same values and
+        cfg: the cell; with ``cfg.fused`` `lstm.vjp.apply_fused_max_c` runs (same values and
             gradients, hand-written backward; max |c| carries no gradient), otherwise
             `lstm.scan_steps` with an observer of |c_t|.
         checkpoint_every: fused path only: None = the cells' store-or-checkpoint rule
-            (`fast_lstm.default_chunk`), 0 = store every step, K = keep every K-th state.
+            (`lstm.fused.default_chunk`), 0 = store every step, K = keep every K-th state.
 
     Returns:
         (hs (B, T, H), h_T (B, H), max |c| scalar).
     """
     if cfg.fused:
-        from analysis.cells import fast_lstm
+        from analysis.cells.lstm import vjp
 
-        hs, (h_last, _), max_c = fast_lstm.apply_fused_max_c(
+        hs, (h_last, _), max_c = vjp.apply_fused_max_c(
             params, x, cfg, checkpoint_every=checkpoint_every
         )
         return hs, h_last, max_c

@@ -19,18 +19,9 @@ References:
 from __future__ import annotations
 
 from analysis.flow.fit import DecayFit, fit_decay
+from analysis.flow.losses import LOSSES, Loss, last_output_loss, mean_output_loss, resolve_loss
 from analysis.flow.lyapunov import lyapunov_qr, lyapunov_spectrum
-from analysis.flow.norms import (
-    LOSSES,
-    GradNorms,
-    Loss,
-    frobenius_per_step,
-    last_state_loss,
-    mean_state_loss,
-    per_step_grad_norms,
-    per_step_grads,
-    resolve_loss,
-)
+from analysis.flow.norms import GradNorms, frobenius_per_step, per_step_grad_norms, per_step_grads
 from analysis.flow.state_norms import state_grad_norms
 from analysis.flow.telemetry import SATURATION_EPS, max_abs, telemetry
 
@@ -42,11 +33,11 @@ __all__ = [
     "Loss",
     "fit_decay",
     "frobenius_per_step",
-    "last_state_loss",
+    "last_output_loss",
     "lyapunov_qr",
     "lyapunov_spectrum",
     "max_abs",
-    "mean_state_loss",
+    "mean_output_loss",
     "per_step_grad_norms",
     "per_step_grads",
     "resolve_loss",

@@ -3,36 +3,26 @@
 For a loss L(hs) the total derivatives dL/dh_t and dL/dc_t (through every later step) all come
 from the one reverse sweep that ordinary backprop does. `per_step_grads` gets them with JAX's
 own AD of the plain scan (zero perturbations ride along as inputs); `per_step_grad_norms` gets
-their norms from the fused backward (`analysis.cells.lstm_norms`), which renormalises its
+their norms from the fused backward (`analysis.cells.lstm.norms`), which renormalises its
 carried cotangent every step, so the log-norms stay finite at any T in any dtype.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from analysis.cells import lstm, lstm_norms
+from analysis.cells import lstm
+from analysis.cells.lstm import norms as lstm_norms
+from analysis.flow.losses import Loss, resolve_loss
 
-__all__ = [
-    "LOSSES",
-    "GradNorms",
-    "Loss",
-    "frobenius_per_step",
-    "last_state_loss",
-    "mean_state_loss",
-    "per_step_grad_norms",
-    "per_step_grads",
-    "resolve_loss",
-]
+__all__ = ["GradNorms", "frobenius_per_step", "per_step_grad_norms", "per_step_grads"]
 
 Array = jax.Array
-Loss = Callable[[Array], Array]
 
 
 class GradNorms(NamedTuple):
@@ -44,52 +34,6 @@ class GradNorms(NamedTuple):
     c: Array
     log_h: Array
     log_c: Array
-
-
-def last_state_loss(hs: Array) -> Array:
-    """L = 0.5 * mean_b ||h_T||^2 for hs (B, T, H): the default loss.
-
-    Args:
-      hs: (B, T, H).
-    Returns:
-      a scalar.
-    """
-    return 0.5 * jnp.mean(jnp.sum(hs[:, -1] ** 2, axis=-1))
-
-
-def mean_state_loss(hs: Array) -> Array:
-    """L = 0.5 * mean_{b,t} ||h_t||^2 for hs (B, T, H): every step contributes.
-
-    Args:
-      hs: (B, T, H).
-    Returns:
-      a scalar.
-    """
-    return 0.5 * jnp.mean(jnp.sum(hs**2, axis=-1))
-
-
-LOSSES: dict[str, Loss] = {"last": last_state_loss, "mean": mean_state_loss}
-
-
-def resolve_loss(loss: str | Loss | None) -> Loss:
-    """The loss function for None ("last"), a name in `LOSSES`, or a callable (kept).
-
-    Args:
-      loss: None, "last", "mean" or a callable hs (B, T, H) -> scalar.
-    Returns:
-      the callable.
-    """
-    if loss is None:
-        return last_state_loss
-    if isinstance(loss, str):
-        if loss not in LOSSES:
-            raise ValueError(
-                f"gradients: unknown loss {loss!r}; valid: {', '.join(LOSSES)} or a callable"
-            )
-        return LOSSES[loss]
-    if not callable(loss):
-        raise TypeError(f"gradients: loss must be None, a name or a callable, got {loss!r}")
-    return loss
 
 
 def frobenius_per_step(g: Array) -> Array:

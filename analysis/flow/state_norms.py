@@ -37,28 +37,16 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from analysis.flow.steps import (
-    LOSSES,
-    StaticStep,
-    last_output_loss,
-    mean_output_loss,
-    resolve_loss,
-    static_step,
-)
+from analysis.cells.lstm.cell import LSTMCell
+from analysis.cells.lstm.config import LSTMConfig
+from analysis.cells.lstm.norms import grad_log_norms
+from analysis.flow.losses import resolve_loss
+from analysis.flow.steps import StaticStep, static_step
 
 Array = jax.Array
 Carry = dict[str, Array]
 
-__all__ = [
-    "LOSSES",
-    "StaticStep",
-    "last_output_loss",
-    "mean_output_loss",
-    "state_grad_log_norms",
-    "state_grad_norms",
-    "state_grads",
-    "static_step",
-]
+__all__ = ["state_grad_log_norms", "state_grad_norms", "state_grads"]
 
 
 def _check(xs: ArrayLike, carry0: Any) -> tuple[Array, Carry]:
@@ -101,7 +89,7 @@ def state_grads(
     Returns: {name: (T, B, ...)} in the states' dtypes.
     """
     xs, carry0 = _check(xs, carry0)
-    return _grads(static_step(step), params, xs, carry0, resolve_loss(loss))
+    return _grads(static_step(step), params, xs, carry0, resolve_loss(loss, "state_grad_norms"))
 
 
 def _norm(g: Array) -> Array:
@@ -192,16 +180,37 @@ def _log_norms(wrapped: StaticStep, params: Any, xs: Array, carry0: Carry, loss:
     return logs
 
 
+def _fused_lstm(step: Callable, carry0: Carry) -> LSTMConfig | None:
+    """The config of a fused LSTM cell whose ``step`` this is (the fast case), else None."""
+    owner = getattr(step, "__self__", None)
+    if (
+        isinstance(owner, LSTMCell)
+        and getattr(step, "__func__", None) is LSTMCell.step
+        and owner.lstm_config.fused
+        and set(carry0) == {"h", "c"}
+    ):
+        return owner.lstm_config
+    return None
+
+
 def state_grad_log_norms(
     step: Callable, params: Any, xs: ArrayLike, carry0: Carry, loss: Callable | str | None = None
 ) -> Carry:
     """ln ||dL/d state_t||_F for every named state: {name: (T,)}, finite at any T.
 
     One forward scan and one renormalised reverse scan of per-step VJPs (module docstring).
+    The fused LSTM cell (``cells.get("lstm")``, ``fused=True``) is this pass's fast case: its
+    hand-written renormalised backward (`analysis.cells.lstm.norms`, what
+    `gradients.per_step_grad_norms` runs), the same quantities without a VJP per step.
     -inf means an exact zero. Args and loss as `state_grads`. Returns: {name: (T,)}.
     """
     xs, carry0 = _check(xs, carry0)
-    return _log_norms(static_step(step), params, xs, carry0, resolve_loss(loss))
+    fn = resolve_loss(loss, "state_grad_norms")
+    cfg = _fused_lstm(step, carry0)
+    if cfg is not None:
+        log_h, log_c = grad_log_norms(params, xs, cfg, fn, carry0["h"], carry0["c"])
+        return {n: {"h": log_h, "c": log_c}[n] for n in carry0}
+    return _log_norms(static_step(step), params, xs, carry0, fn)
 
 
 def state_grad_norms(

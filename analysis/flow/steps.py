@@ -1,9 +1,8 @@
-"""The step and loss conventions shared by the gradient-flow analyses of any cell.
+"""The step convention shared by the gradient-flow analyses of any cell (the losses are in
+`analysis.flow.losses`).
 
-* `StaticStep` / `static_step`: a step function as a hashable, jit-static value that also
-  takes a perturbation d of the carry (see `analysis.flow.state_norms`).
-* `last_output_loss` (the default, 0.5 * mean_b ||y_T||^2) and `mean_output_loss`
-  (0.5 * mean_{b,t} ||y_t||^2), by name in `LOSSES`.
+`StaticStep` / `static_step`: a step function as a hashable, jit-static value that also takes a
+perturbation d of the carry (see `analysis.flow.state_norms`).
 """
 
 from __future__ import annotations
@@ -15,59 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from analysis.cells.base import perturb_after
 
 Array = jax.Array
 Carry = dict[str, Array]
 
-__all__ = [
-    "LOSSES",
-    "StaticStep",
-    "last_output_loss",
-    "mean_output_loss",
-    "resolve_loss",
-    "static_step",
-]
-
-
-def last_output_loss(ys: Array) -> Array:
-    """L = 0.5 * mean_b ||y_T||^2: the default loss.
-
-    Args: ys (B, T, ...), the step outputs. Returns: a scalar.
-    """
-    last = ys[:, -1].reshape(ys.shape[0], -1)
-    return 0.5 * jnp.mean(jnp.sum(last**2, axis=-1))
-
-
-def mean_output_loss(ys: Array) -> Array:
-    """L = 0.5 * mean_{b,t} ||y_t||^2: every step contributes.
-
-    Args: ys (B, T, ...), the step outputs. Returns: a scalar.
-    """
-    flat = ys.reshape(ys.shape[0], ys.shape[1], -1)
-    return 0.5 * jnp.mean(jnp.sum(flat**2, axis=-1))
-
-
-LOSSES: dict[str, Callable[[Array], Array]] = {"last": last_output_loss, "mean": mean_output_loss}
-
-
-def resolve_loss(loss: Any) -> Callable[[Array], Array]:
-    """The loss function for None (the default), a name in `LOSSES`, or a callable.
-
-    Args: loss: None, "last", "mean" or a callable ys (B, T, ...) -> scalar.
-    Returns: the callable. Raises ValueError (one line) for anything else.
-    """
-    if loss is None:
-        return last_output_loss
-    if isinstance(loss, str) and loss in LOSSES:
-        return LOSSES[loss]
-    if callable(loss) and not isinstance(loss, str):
-        return loss
-    raise ValueError(
-        f"state_grad_norms: loss must be None, {', '.join(LOSSES)} or a callable, got {loss!r}"
-    )
+__all__ = ["StaticStep", "static_step"]
 
 
 @dataclasses.dataclass(frozen=True)

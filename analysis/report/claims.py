@@ -175,7 +175,7 @@ def run_derivative_checks() -> dict[str, ClaimRow]:
     Returns:
         row id -> ClaimRow.
     """
-    from analysis.experiments import pool
+    from analysis.runtime import pool
 
     todo = {
         rid: dict(zip(("name", "f", "df", "params"), check, strict=True), row_id=rid)

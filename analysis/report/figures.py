@@ -213,7 +213,7 @@ _FIRST = {"decay": 0, "gallery": 1, "flow": 2, "gating": 3, "training": 4}
 
 def _draw_all(jobs: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping]:
     """Each job's {"figs"}: by the pool's workers (longest first) when usable, else here."""
-    from analysis.experiments import pool
+    from analysis.runtime import pool
 
     order = sorted(jobs, key=lambda k: _FIRST[jobs[k]["kind"]])
     return pool.map_cells({k: jobs[k] for k in order}, figure_cell)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import kernels
-from analysis.cells import fast_lstm, lstm, lstm_dispatch
+from analysis.cells import lstm
+from analysis.cells.lstm import jvp, vjp
 
 B, T, IN, H = 2, 11, 3, 4
 
@@ -93,7 +94,7 @@ def auto(checkpoint_every):
 
     @functools.partial(jax.jit, static_argnums=2)
     def run(p, x, c, h0_, c0_):
-        return lstm_dispatch.apply_auto(p, x, c, h0_, c0_, checkpoint_every=checkpoint_every)
+        return jvp.apply_auto(p, x, c, h0_, c0_, checkpoint_every=checkpoint_every)
 
     return run
 
@@ -107,7 +108,7 @@ def test_fused_paths_match_plain_scan_float64(pair, checkpoint_every):
     cfg, params, xs, h0, c0 = make(*pair)
 
     def fused(p, x, c, h0_, c0_):
-        return fast_lstm.apply_fused(p, x, c, h0_, c0_, checkpoint_every=checkpoint_every)
+        return vjp.apply_fused(p, x, c, h0_, c0_, checkpoint_every=checkpoint_every)
 
     ref = plain_lstm(params, xs, cfg, h0, c0)
     g_ref = grads(plain_lstm, cfg, params, xs, h0, c0)
@@ -133,7 +134,7 @@ def test_checkpoint_intervals_give_the_same_gradients(checkpoint_every):
     cfg, params, xs, h0, c0, g_ref = _remat_case()
 
     def fused(p, x, c, h0_, c0_):
-        return fast_lstm.apply_fused(p, x, c, h0_, c0_, checkpoint_every=checkpoint_every)
+        return vjp.apply_fused(p, x, c, h0_, c0_, checkpoint_every=checkpoint_every)
 
     assert_trees_close(grads(fused, cfg, params, xs, h0, c0), g_ref, rtol=1e-10, atol=1e-11)
     got = grads(auto(checkpoint_every), cfg, params, xs, h0, c0)
@@ -145,9 +146,9 @@ def test_float32_keeps_dtype_and_agrees_with_float64():
     cfg32 = lstm.LSTMConfig(**{**cfg64.__dict__, "dtype": "float32"})
     to32 = lambda tree: jax.tree.map(lambda a: a.astype(jnp.float32), tree)  # noqa: E731
     p32, x32, h32, c32 = to32((params, xs, h0, c0))
-    hs, (h, c) = fast_lstm.apply_fused(p32, x32, cfg32, h32, c32)
+    hs, (h, c) = vjp.apply_fused(p32, x32, cfg32, h32, c32)
     assert hs.dtype == h.dtype == c.dtype == jnp.float32
-    g32 = grads(fast_lstm.apply_fused, cfg32, p32, x32, h32, c32)
+    g32 = grads(vjp.apply_fused, cfg32, p32, x32, h32, c32)
     assert all(g.dtype == jnp.float32 for g in jax.tree.leaves(g32))
     g64 = grads(plain_lstm, cfg64, params, xs, h0, c0)
     assert_trees_close(jax.tree.map(lambda a: a.astype(jnp.float64), g32), g64, 2e-4, 2e-5)
@@ -159,7 +160,7 @@ def test_default_state_and_vmap_over_seeds():
     g_ref = grads(plain_lstm, cfg, params, xs, zeros, zeros)[0]
 
     def loss(p):
-        hs, (h, c) = fast_lstm.apply_fused(p, xs, cfg)
+        hs, (h, c) = vjp.apply_fused(p, xs, cfg)
         return loss_of(lambda *a: (hs, (h, c)))(p, xs, None, None, cfg)
 
     assert_trees_close(jax.grad(loss)(params), g_ref, rtol=1e-10, atol=1e-11)
@@ -173,9 +174,9 @@ def test_default_state_and_vmap_over_seeds():
 def test_bad_input_shape_raises():
     cfg, params, xs, _, _ = make("sigmoid", "tanh", "tanh")
     with pytest.raises(ValueError, match="apply_fused"):
-        fast_lstm.apply_fused(params, xs[..., :2], cfg)
+        vjp.apply_fused(params, xs[..., :2], cfg)
     with pytest.raises(ValueError, match="checkpoint_every"):
-        fast_lstm.apply_fused(params, xs, cfg, checkpoint_every=-1)
+        vjp.apply_fused(params, xs, cfg, checkpoint_every=-1)
 
 
 # ------------------------------------------------------------------ the default: forward mode
@@ -230,31 +231,27 @@ def test_max_c_variant_tracks_the_peak_and_keeps_gradients(pair, checkpoint_ever
         return peak
 
     def run(p, x, c, h0_, c0_):
-        hs, carry, _ = fast_lstm.apply_fused_max_c(
-            p, x, c, h0_, c0_, checkpoint_every=checkpoint_every
-        )
+        hs, carry, _ = vjp.apply_fused_max_c(p, x, c, h0_, c0_, checkpoint_every=checkpoint_every)
         return hs, carry
 
-    _, _, peak = fast_lstm.apply_fused_max_c(
-        params, xs, cfg, h0, c0, checkpoint_every=checkpoint_every
-    )
+    _, _, peak = vjp.apply_fused_max_c(params, xs, cfg, h0, c0, checkpoint_every=checkpoint_every)
     assert peak.shape == () and peak.dtype == jnp.float64
     assert float(peak) == pytest.approx(peak_loop(params), rel=1e-12)
     g_ref = grads(plain_lstm, cfg, params, xs, h0, c0)
     assert_trees_close(grads(run, cfg, params, xs, h0, c0), g_ref, rtol=1e-10, atol=1e-11)
     # under vmap (seeds): one peak per parameter set
     stacked = jax.tree.map(lambda a: jnp.stack([a, 0.5 * a]), params)
-    peaks = jax.vmap(lambda p: fast_lstm.apply_fused_max_c(p, xs, cfg, h0, c0)[2])(stacked)
+    peaks = jax.vmap(lambda p: vjp.apply_fused_max_c(p, xs, cfg, h0, c0)[2])(stacked)
     half = jax.tree.map(lambda a: 0.5 * a, params)
     assert float(peaks[1]) == pytest.approx(peak_loop(half), rel=1e-12)
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="the CPU rule")
 def test_default_chunk_stores_unless_long_or_large_on_cpu():
-    assert fast_lstm.default_chunk(1000) == 0
-    assert fast_lstm.default_chunk(fast_lstm.CPU_STORE_STEPS) == 0
-    assert fast_lstm.default_chunk(fast_lstm.CPU_STORE_STEPS + 1) == 100
+    assert vjp.default_chunk(1000) == 0
+    assert vjp.default_chunk(vjp.CPU_STORE_STEPS) == 0
+    assert vjp.default_chunk(vjp.CPU_STORE_STEPS + 1) == 100
     # 1000 steps of 1 MiB exceed the store budget: checkpoint every round(sqrt(1000)) steps.
-    assert fast_lstm.default_chunk(1000, step_bytes=2**20) == 32
-    assert fast_lstm.default_chunk(1000, step_bytes=2**10) == 0
-    assert fast_lstm.default_chunk(100, remat=True) == 10
+    assert vjp.default_chunk(1000, step_bytes=2**20) == 32
+    assert vjp.default_chunk(1000, step_bytes=2**10) == 0
+    assert vjp.default_chunk(100, remat=True) == 10

@@ -24,6 +24,9 @@ TINY += ["--eval-every", "5", "--test-batch", "8", "--seeds", "2"]
         (["--batch", "-3"], "batch must be a positive integer"),
         (["--hidden", "0"], "hidden_size must be a positive integer"),
         (["--snapshots", "-1"], "snapshots must be an integer >= 0"),
+        # 12 steps at --eval-every 5 stop to evaluate at 0, 5, 10 and 12 only
+        (["--snapshots", "5"], "12 steps at --eval-every 5 have 4 such points; ask for at most 4"),
+        (["--compare", "snapshots=2,9"], "have 4 such points"),
         (["--seeds", "0"], "--seeds must be a positive integer"),
         (["--lr", "0"], "lr must be a finite number > 0"),
         (["--lr", "-0.1"], "lr must be a finite number > 0"),
@@ -96,3 +99,19 @@ def test_divergence_is_a_result_and_rerun_resumes(tmp_path, capsys, monkeypatch)
     assert (out / "results.jsonl").read_bytes() == store
     again = json.loads((out / "train.json").read_text())
     assert again["variants"] == summary["variants"]
+
+
+def test_the_snapshot_count_is_the_default_or_all_evaluation_steps():
+    from analysis.cli.commands.train_cmd import DEFAULT_SNAPSHOTS, settle_snapshots
+    from analysis.experiments.snapshots import schedule
+    from analysis.experiments.train import TrainConfig
+
+    # `actgrad train --task adding --length 40 --steps 200`: 5 evaluation steps, 5 snapshots
+    cell = TrainConfig(length=40, steps=200).to_dict()
+    assert settle_snapshots(cell, given=False)["snapshots"] == 5
+    long = TrainConfig(length=40, steps=2000).to_dict()
+    settled = settle_snapshots(long, given=False)
+    assert settled["snapshots"] == DEFAULT_SNAPSHOTS
+    assert len(schedule(TrainConfig.from_dict(settled))) == DEFAULT_SNAPSHOTS  # honoured
+    asked = TrainConfig(length=40, steps=2000, snapshots=41).to_dict()
+    assert len(schedule(TrainConfig.from_dict(settle_snapshots(asked, given=True)))) == 41

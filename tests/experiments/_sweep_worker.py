@@ -51,7 +51,8 @@ def main_map(out_json: str) -> None:
     import jax.numpy as jnp
 
     from analysis._util import io
-    from analysis.experiments import sharding, sweep
+    from analysis.experiments import sweep
+    from analysis.runtime import sharding
 
     seeds = [3, 1, 4, 1, 5, 9, 2]  # 7: padding is needed on 2 and 4 devices
     fn = functools.partial(chain, depth=5)
@@ -101,7 +102,7 @@ def main_sweep(out_dir: str, calls: str, n_cells: int, sleep_s: float, tag: str)
 def main_quiet(seconds: list[float], die: bool) -> None:
     import signal
 
-    from analysis.experiments import hosts
+    from analysis.runtime import hosts
 
     assert hosts.initialize_distributed()
     me = int(os.environ[hosts.ENV_PROCESS_ID])

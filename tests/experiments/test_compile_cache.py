@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.experiments import compile_cache
+from analysis.runtime import compile_cache
 
 
 def test_default_is_under_the_user_cache_dir(monkeypatch, tmp_path):

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.experiments import hosts
+from analysis.runtime import hosts
 
 pytestmark = pytest.mark.slow
 

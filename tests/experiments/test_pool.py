@@ -1,4 +1,4 @@
-"""Sweep cells in worker processes (analysis.experiments.pool) against the in-process sweep."""
+"""Sweep cells in worker processes (analysis.runtime.pool) against the in-process sweep."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from _pool_cells import affinity_cell, chain_follow, dying_cell, failing_cell, pid_cell, timed_cell
 
-from analysis.experiments import decay, pool, pool_worker, sweep
+from analysis.experiments import decay, sweep
 from analysis.experiments.decay_config import DecayConfig
+from analysis.runtime import pool, pool_worker
 
 
 def _stored(out: Path) -> list[dict]:

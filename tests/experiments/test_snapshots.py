@@ -100,7 +100,7 @@ def test_threads_take_turns_so_a_snapshot_follows_its_own_chunk(monkeypatch):
     # A snapshot timed right after its chunk must not wait for another thread's chunk.
     import threading
 
-    calls, real = [], train.sweep.map_batch
+    calls, real = [], train.runtime.map_batch
 
     def recording(fn, *args):
         out = real(fn, *args)
@@ -108,7 +108,7 @@ def test_threads_take_turns_so_a_snapshot_follows_its_own_chunk(monkeypatch):
         calls.append((threading.current_thread().name, name))
         return out
 
-    monkeypatch.setattr(train.sweep, "map_batch", recording)
+    monkeypatch.setattr(train.runtime, "map_batch", recording)
     threads = [threading.Thread(target=train.train, args=(CFG, [s]), name=f"t{s}") for s in (0, 1)]
     for t in threads:
         t.start()

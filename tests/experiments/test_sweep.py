@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from analysis._util.errors import UsageError
-from analysis.experiments import hosts, sharding, sweep
+from analysis.experiments import sweep
+from analysis.runtime import hosts, sharding
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = ROOT / "tests" / "experiments" / "_sweep_worker.py"

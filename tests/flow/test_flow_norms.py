@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from analysis.cells import lstm, lstm_norms
+from analysis.cells import lstm
+from analysis.cells.lstm import norms as lstm_norms
 from analysis.flow import gradients
 
 

@@ -66,7 +66,7 @@ def test_one_pass_equals_separate_gradients(loss, kw):
     params = lstm.init(jax.random.key(0), cfg)
     xs = jax.random.normal(jax.random.key(1), (2, 6, 2), jnp.float64)
     gc, gh = gradients.per_step_grads(params, xs, cfg, loss)
-    ref_loss = gradients.last_state_loss if loss is None else gradients.resolve_loss(loss)
+    ref_loss = gradients.last_output_loss if loss is None else gradients.resolve_loss(loss)
     ref_gh, ref_gc = _separate_grads(params, cfg, xs, ref_loss)
     np.testing.assert_allclose(gh, ref_gh, rtol=1e-11, atol=1e-14)
     np.testing.assert_allclose(gc, ref_gc, rtol=1e-11, atol=1e-14)

@@ -287,3 +287,18 @@ def test_telemetry_matches_the_lstm_telemetry_and_covers_every_cell():
     assert set(tele) == {"reset_mean", "update_mean", "saturated_fraction", "h_max"}
     rnn = cells.get("rnn", input_size=IN, hidden_size=H)
     assert set(cell_stats.cell_telemetry(rnn, rnn.init(jax.random.key(0)), XS)) == {"h_max"}
+
+
+def test_the_fused_lstm_is_the_fast_case_and_the_generic_pass_agrees():
+    fused = cells.get("lstm", input_size=IN, hidden_size=H, dtype="float64")
+    plain = cells.get("lstm", input_size=IN, hidden_size=H, dtype="float64", fused=False)
+    params = _noisy(fused.init(jax.random.key(0)), jax.random.key(1))
+    carry0 = fused.initial_carry(B)
+    fast = state_norms.state_grad_log_norms(fused.step, params, XS, carry0)
+    ref = gradients.per_step_grad_norms(params, XS, fused.lstm_config)
+    assert list(fast) == list(carry0)
+    np.testing.assert_array_equal(fast["h"], ref.log_h)  # the same pass, not a second one
+    np.testing.assert_array_equal(fast["c"], ref.log_c)
+    generic = state_norms.state_grad_log_norms(plain.step, params, XS, carry0)  # VJP per step
+    np.testing.assert_allclose(generic["h"], ref.log_h, rtol=1e-12)
+    np.testing.assert_allclose(generic["c"], ref.log_c, rtol=1e-12)

@@ -178,7 +178,7 @@ def test_audited_formulas_are_verbatim_from_the_seed_page():
 
 
 def test_derivative_checks_from_the_pool_give_the_same_rows_in_page_order(monkeypatch):
-    from analysis.experiments import pool
+    from analysis.runtime import pool
 
     def fake_row(name, f, df, params, row_id):  # no oracle: the assembly is what is checked
         return claims.ClaimRow(row_id, name, df, claims.HOLDS, {"max_abs_err": 0})

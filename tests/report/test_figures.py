@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from analysis import plot
-from analysis.experiments import pool
+from analysis.runtime import pool
 from analysis.report import config, figures
 from analysis.report.model import Figure
 

@@ -1,4 +1,4 @@
-"""analysis._util.lock: one run per --out, a dead run's lock taken over, disk full as one line."""
+"""analysis.runtime.lock: one run per --out, a dead run's lock taken over, disk full as one line."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from analysis._util import lock
 from analysis._util.errors import UsageError
 from analysis.cli import app
+from analysis.runtime import lock
 
 ROOT = Path(__file__).resolve().parents[2]
 # A child that takes the lock of OUT for COMMAND, says "held", then waits to be killed.
 HOLDER = (
-    "import sys, time; sys.path.insert(0, {root!r}); from analysis._util import lock; "
+    "import sys, time; sys.path.insert(0, {root!r}); from analysis.runtime import lock; "
     "lock.acquire({command!r}, {out!r}); print('held', flush=True); time.sleep(120)"
 )
 
@@ -124,7 +124,7 @@ def test_racing_runs_get_the_lock_exactly_once(tmp_path):
     # "done", so every loser really raced a live holder.
     go, done, out = tmp_path / "go", tmp_path / "done", tmp_path / "out"
     code = (
-        f"import os, sys, time; sys.path.insert(0, {str(ROOT)!r}); from analysis._util import lock\n"
+        f"import os, sys, time; sys.path.insert(0, {str(ROOT)!r}); from analysis.runtime import lock\n"
         "print('ready', flush=True)\n"
         f"while not os.path.exists({str(go)!r}): time.sleep(0.001)\n"
         f"try:\n    lock.acquire('decay', {str(out)!r}); print('won', flush=True)\n"

@@ -95,7 +95,7 @@ def _check_json_target(path: str) -> None:
 
 
 def _validate(args: argparse.Namespace) -> tuple[dict[str, float], tuple[float, float]]:
-    from kernels._formula import FormulaError, parse
+    from kernels.formula import FormulaError, parse
 
     params = _params(args.param)
     lo, hi = args.domain

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from analysis.cli.device_option import add_device_argument
+
 HELP = "per-step gradient norms ||dL/dh_t||, ||dL/dc_t||, decay fits and plots per variant"
 
 ALIASES = {"hidden": "hidden_size"}  # --compare hidden=... as --hidden
@@ -57,6 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--t-max", type=int, default=None, help="longest dependency, for --init chrono")
     _experiment_arguments(p.add_argument_group("experiment"))
+    add_device_argument(p)
 
 
 def _experiment_arguments(r: argparse._ArgumentGroup) -> None:

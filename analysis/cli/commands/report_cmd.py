@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
-import sys
+
+from analysis.cli.device_option import add_device_argument
 
 HELP = "answer the seed question: decay, training, claims audit, figures -> one report"
 
@@ -38,12 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="re-render DIR/index.html and report.md from DIR/report.json, measuring nothing "
         "(after a template edit, or for a stored --full run)",
     )
-    p.add_argument(
-        "--device",
-        choices=("cpu", "gpu"),
-        default=None,
-        help="JAX platform to run on (default: JAX's choice)",
-    )
+    add_device_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,28 +62,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(str(e)) from None
         print(f"rendered {args.render}/index.html and report.md from its report.json")
         return 0
-    if args.device is not None:
-        if "jax" in sys.modules:  # only when called in-process after jax was imported
-            import jax
-
-            if jax.default_backend() != args.device:
-                raise UsageError(
-                    f"--device {args.device}: JAX already runs on {jax.default_backend()}"
-                )
-        os.environ["JAX_PLATFORMS"] = "cuda" if args.device == "gpu" else "cpu"
+    # --device was applied and checked by analysis.cli.app.main before this ran
     out = ensure_writable_dir(args.out)
-    if args.device == "gpu":
-        import jax
-
-        try:
-            jax.devices()
-        except RuntimeError:
-            raise UsageError(
-                "--device gpu: no GPU is visible to JAX (install actgrad[gpu])"
-            ) from None
-
-    from analysis.experiments import compile_cache
     from analysis.report import build as report
+    from analysis.runtime import compile_cache
 
     compile_cache.enable()
     name = args.preset or ("quick" if args.quick else "full" if args.full else "default")

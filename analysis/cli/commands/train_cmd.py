@@ -26,12 +26,23 @@ from analysis.cli.commands.train_fields import (
     clip_value,
     label,
 )
+from analysis.cli.device_option import add_device_argument
 
 HELP = "train an LSTM variant (or any cell: --cell gru) on the adding or copy task with optax"
 
-__all__ = ["COMPARE_FIELDS", "DEFAULT_OUT", "HELP", "add_arguments", "run", "train_variant"]
+__all__ = [
+    "COMPARE_FIELDS",
+    "DEFAULT_OUT",
+    "DEFAULT_SNAPSHOTS",
+    "HELP",
+    "add_arguments",
+    "run",
+    "settle_snapshots",
+    "train_variant",
+]
 
 DEFAULT_OUT = "results/train"
+DEFAULT_SNAPSHOTS = 20
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -67,8 +78,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--snapshots",
         type=int,
-        default=20,
-        help="gradient-flow snapshots during training, evenly spaced (default 20; 0: none)",
+        default=None,
+        help=f"gradient-flow snapshots during training, evenly spaced over the evaluation steps "
+        f"(every --eval-every steps, and the last); default {DEFAULT_SNAPSHOTS}, or one at each "
+        "evaluation step when there are fewer; more than there are is refused; 0: none",
     )
     p.add_argument(
         "--stop-when-solved",
@@ -85,6 +98,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "any slot or option of a cell",
     )
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    add_device_argument(p)
 
 
 def _normalise(spec: str) -> str:
@@ -116,15 +130,56 @@ def run(args: argparse.Namespace) -> int:
         grid = sweep.expand_grid(base_record(args, TrainConfig()), compare)
         # Each run's canonical record: what results.jsonl keys and train.json shows.
         cells = [TrainConfig.from_dict(cell).to_dict() for cell in grid]
+        given = args.snapshots is not None or "snapshots" in compare
+        cells = [settle_snapshots(cell, given) for cell in cells]
         _check_memory(cells, args.seeds)
         out = ensure_writable_dir(args.out)
         sweep.initialize_distributed()
-    from analysis.experiments import compile_cache
+    from analysis.runtime import compile_cache
 
     compile_cache.enable()
     seeds = list(range(args.seeds))
     compared = list(compare)
     return _work(cells, seeds, compared, out)
+
+
+def settle_snapshots(cell: dict, given: bool) -> dict:
+    """A variant's snapshot count: the user's, if training has that many evaluation steps
+    to take them at; else, not given, `DEFAULT_SNAPSHOTS` or as many as there are.
+
+    Snapshots are taken where training stops to evaluate (`snapshots.schedule`): every
+    ``eval_every`` steps and at the end, so 200 steps at eval_every 50 have 5 such points.
+
+    Args:
+        cell: a `TrainConfig.to_dict()` record; given: the user set ``snapshots``.
+
+    Returns:
+        the record with its ``snapshots`` settled.
+
+    Raises:
+        UsageError: more snapshots were asked for than there are evaluation steps.
+    """
+    from analysis._util.errors import UsageError
+    from analysis.experiments.snapshots import schedule
+    from analysis.experiments.train import TrainConfig
+
+    def count(n: int) -> int:
+        return len(schedule(TrainConfig.from_dict({**cell, "snapshots": n})))
+
+    if given:
+        n, got = cell["snapshots"], count(cell["snapshots"])
+        if got < n:
+            every = min(cell["eval_every"], cell["steps"])
+            raise UsageError(
+                f"--snapshots {n}: snapshots are taken where training stops to evaluate, and "
+                f"{cell['steps']} steps at --eval-every {every} have {got} such points; ask "
+                f"for at most {got}, or give a smaller --eval-every"
+            )
+        return cell
+    n = DEFAULT_SNAPSHOTS
+    while n > 0 and count(n) < n:  # the largest count up to the default that is honoured
+        n -= 1
+    return TrainConfig.from_dict({**cell, "snapshots": n}).to_dict()
 
 
 def _check_memory(cells: list[dict], n_seeds: int) -> None:

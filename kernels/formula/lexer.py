@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kernels._formula.tree import FormulaError
+from kernels.formula.tree import FormulaError
 
 __all__ = ["Tok", "normalise", "tokenise"]
 

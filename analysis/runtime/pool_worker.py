@@ -1,6 +1,6 @@
-"""One sweep worker process: ``python -m analysis.experiments.pool_worker FD_IN FD_OUT [CPUS]``.
+"""One sweep worker process: ``python -m analysis.runtime.pool_worker FD_IN FD_OUT [CPUS]``.
 
-Started by `analysis.experiments.pool` with two pipe descriptors and, where it pins workers,
+Started by `analysis.runtime.pool` with two pipe descriptors and, where it pins workers,
 the comma-separated CPUs this worker may run on (`core_shares`; set before JAX starts, so
 XLA:CPU sizes its thread pool to that share). Messages both ways are
 pickles framed by an 8-byte big-endian length: first the parent's settings (a dict of JAX
@@ -25,6 +25,8 @@ import struct
 import sys
 from collections.abc import Sequence
 from typing import Any, BinaryIO
+
+from analysis.runtime import configure_xla
 
 __all__ = ["core_shares", "read_message", "serve", "write_message"]
 
@@ -116,6 +118,7 @@ def serve(fd_in: int, fd_out: int, cpus: Sequence[int] = ()) -> None:
     with os.fdopen(fd_in, "rb") as inp, os.fdopen(fd_out, "wb") as out:
         settings = read_message(inp)
         os.environ["ACTGRAD_PROGRESS"] = "0"  # the parent shows one bar over cells
+        configure_xla()  # before JAX starts here; the parent's own flags are kept
         import jax
 
         for name, value in settings.items():

@@ -88,7 +88,7 @@ class Pow:
 
 @dataclass(frozen=True)
 class Call:
-    """fn(args...) for a function of `kernels._formula.functions`."""
+    """fn(args...) for a function of `kernels.formula.functions`."""
 
     fn: str
     args: tuple[Expr, ...]

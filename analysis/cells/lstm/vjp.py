@@ -2,15 +2,15 @@
 
 `apply_fused` computes exactly what the plain scan computes (same equations, gate order
 i, f, g, o, same dtype rules) but differentiates through one ``jax.custom_vjp`` built from
-`analysis.cells.lstm_fused`: a forward scan that saves per-step residuals, one reverse scan
+`analysis.cells.lstm.fused`: a forward scan that saves per-step residuals, one reverse scan
 that forms only dz_t and the carried (dh, dc), and the weight gradients as one matmul over
-all T*B rows. With ``cfg.remat``, past `lstm_fused.STORE_BYTES` or on CPU past
+all T*B rows. With ``cfg.remat``, past `fused.STORE_BYTES` or on CPU past
 `CPU_STORE_STEPS` steps (`default_chunk`), or with ``checkpoint_every=K`` it is a two-level
 checkpoint: the forward keeps only h_t and the cell state every K steps, the backward
 recomputes one chunk at a time.
 
 A custom_vjp has no forward mode; `lstm.apply` (the default entry) wraps this one so that
-jvp / jacfwd work as well (`analysis.cells.lstm_dispatch`).
+jvp / jacfwd work as well (`analysis.cells.lstm.jvp`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from analysis.cells import lstm_fused as fused
-from analysis.cells.lstm_config import LSTMConfig, LSTMParams
-from analysis.cells.lstm_fused import CPU_STORE_STEPS, STORE_BYTES, default_chunk
-from analysis.cells.lstm_step import initial_carry, prepare_inputs
+from analysis.cells.lstm import fused
+from analysis.cells.lstm.config import LSTMConfig, LSTMParams
+from analysis.cells.lstm.fused import CPU_STORE_STEPS, STORE_BYTES, default_chunk
+from analysis.cells.lstm.scan import initial_carry, prepare_inputs
 
 __all__ = [
     "CPU_STORE_STEPS",
@@ -51,7 +51,7 @@ def _peak_out(peak: Array | None, c0: Array) -> Array:
 def fused_core(spec: fused.Spec, w_ih, w_hh, b, x_tm, h0, c0):
     """(hs (T, B, H), h_T, c_T, max |c_t|) of time-major x_tm (T, B, I) from h0, c0 (B, H).
 
-    A ``jax.custom_vjp``: the backward is `lstm_fused.backward` (module docstring).
+    A ``jax.custom_vjp``: the backward is `fused.backward` (module docstring).
     """
     (h, c), hs, _, peak = fused.forward(
         spec, w_ih, w_hh, b, x_tm, h0, c0, save=False, peak=_peak0(spec, c0)
@@ -105,7 +105,7 @@ fused_core.defvjp(_core_fwd, _core_bwd)
 def run(params, xs, cfg, h0, c0, checkpoint_every, track_c: bool):
     """Shared body of the entry points: validated xs (B, T, I) -> (hs (B, T, H), (h_T, c_T),
     max |c_t|) through `fused_core` (traceable; checkpoint_every None = the memory rule)."""
-    xs = prepare_inputs(xs, cfg, "fast_lstm.apply_fused")
+    xs = prepare_inputs(xs, cfg, "lstm.vjp.apply_fused")
     spec = fused.make_spec(cfg, xs.shape[0], xs.shape[1], checkpoint_every, track_c)
     h, c = initial_carry(cfg, xs.shape[0], h0, c0)
     w_ih, w_hh, b = (jnp.asarray(p).astype(cfg.jnp_dtype) for p in params)

@@ -7,25 +7,23 @@ The parser builds only a restricted tree (never `eval`, `exec` or `sympify`).
 >>> from kernels import formula
 >>> tree = formula.parse("z/(1+|z|)")
 >>> formula.to_numpy(formula.derivative(tree))
+
+The modules of this package (``tree``, ``conditions``, ``derive``, ``lower``, ...) are public
+too: the checker in `analysis.checks` walks the trees and their conditions.
 """
 
-from kernels._formula import (
+from kernels.formula.api import (
     MAX_CHARS,
-    Expr,
-    FormulaError,
-    MpBackend,
     Parsed,
     check_params,
-    compile_tree,
-    const_value,
     parse,
     parse_full,
     split_sides,
     strip_lhs,
-    to_jax,
-    to_numpy,
 )
-from kernels._formula.derive import derivative
+from kernels.formula.derive import derivative
+from kernels.formula.lower import MpBackend, compile_tree, const_value, to_jax, to_numpy
+from kernels.formula.tree import Expr, FormulaError
 
 __all__ = [
     "MAX_CHARS",

@@ -36,7 +36,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from analysis.experiments.pool_worker import core_shares, read_message, write_message
+from analysis.runtime.pool_worker import core_shares, read_message, write_message
 
 __all__ = ["ENV_PROCESSES", "default_processes", "map_cells", "run_cells", "shutdown", "usable"]
 
@@ -111,7 +111,7 @@ class _Worker:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         args = [str(task_r), str(answer_w), ",".join(map(str, cpus or ()))]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "analysis.experiments.pool_worker", *args],
+            [sys.executable, "-m", "analysis.runtime.pool_worker", *args],
             pass_fds=(task_r, answer_w),
             env=env,
             stdin=subprocess.DEVNULL,

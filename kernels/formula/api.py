@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernels._formula.functions import ALIASES, ARITY, CONSTANTS
-from kernels._formula.lexer import normalise
-from kernels._formula.parser import KEYWORDS, MAX_DEPTH, VARIABLES, Parser
-from kernels._formula.parser_checks import REFUSED_WORDS
-from kernels._formula.tree import Expr, FormulaError, Piecewise, walk
+from kernels.formula._parser import KEYWORDS, MAX_DEPTH, VARIABLES, Parser
+from kernels.formula.functions import ALIASES, ARITY, CONSTANTS
+from kernels.formula.lexer import normalise
+from kernels.formula.parser_checks import REFUSED_WORDS
+from kernels.formula.tree import Expr, FormulaError, Piecewise, walk
 
 __all__ = ["MAX_CHARS", "Parsed", "check_params", "parse", "parse_full", "split_sides", "strip_lhs"]
 

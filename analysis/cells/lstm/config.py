@@ -43,7 +43,7 @@ class LSTMConfig:
     ``dtype``: float16 | bfloat16 | float32 | float64; ``unroll``: steps per scan iteration;
     ``remat``: recompute each step in the backward pass (``jax.checkpoint``) instead of
     storing its activations, for long sequences; ``fused`` (default True): `lstm.apply` runs
-    the fused cell of `analysis.cells.fast_lstm` (hand-written backward under reverse mode,
+    the fused cell of `analysis.cells.lstm.vjp` (hand-written backward under reverse mode,
     tangents of the plain scan under forward mode: the same values and derivatives), False:
     the plain `lax.scan` of `lstm.step` differentiated by JAX, the reference. `step` and
     `scan_steps` ignore it.

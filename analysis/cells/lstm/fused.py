@@ -1,7 +1,7 @@
 """The fused LSTM's building blocks: forward scan with saved residuals, backward scan, products.
 
-Shared by the custom_vjp of `analysis.cells.fast_lstm` and the log-norm pass of
-`analysis.cells.lstm_norms`. The backward pass, as cuDNN does it:
+Shared by the custom_vjp of `analysis.cells.lstm.vjp` and the log-norm pass of
+`analysis.cells.lstm.norms`. The backward pass, as cuDNN does it:
 
 * saves only what it needs per step, each block its own (T, B, H) stacked output: the
   activated gates a = (i, f, g, o) and c_{t-1}, plus the pre-activations z only when a kernel
@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 
 import kernels
-from analysis.cells.lstm_config import LSTMConfig
+from analysis.cells.lstm.config import LSTMConfig
 
 __all__ = [
     "CPU_STORE_STEPS",
@@ -125,7 +125,7 @@ def make_spec(
         step_bytes = blocks * batch * cfg.hidden_size * cfg.jnp_dtype.itemsize
         chunk = default_chunk(length, cfg.remat, step_bytes)
     if chunk < 0:
-        raise ValueError(f"fast_lstm: checkpoint_every must be >= 0, got {chunk}")
+        raise ValueError(f"lstm.vjp: checkpoint_every must be >= 0, got {chunk}")
     return Spec(cfg.gate, cfg.candidate, cfg.output, cfg.unroll, int(chunk), track_c)
 
 

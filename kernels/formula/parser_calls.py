@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernels._formula.functions import ALIASES, ARITY, FUNCTION_NAMES
-from kernels._formula.lexer import Tok
-from kernels._formula.tree import Call, Expr, FormulaError, Num, Pow, Prod
+from kernels.formula.functions import ALIASES, ARITY, FUNCTION_NAMES
+from kernels.formula.lexer import Tok
+from kernels.formula.tree import Call, Expr, FormulaError, Num, Pow, Prod
 
 __all__ = ["call"]
 

@@ -1,4 +1,4 @@
-"""Backends of the formula evaluator (`kernels._formula.lower`): arrays and mpmath scalars.
+"""Backends of the formula evaluator (`kernels.formula.lower`): arrays and mpmath scalars.
 
 Array backends (numpy, jax.numpy) evaluate every piecewise branch at a point where that
 branch applies and select afterwards (the double ``where``), so that an unused branch's
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kernels._formula.functions import array_funcs, mp_funcs
-from kernels._formula.tree import Cond
+from kernels.formula.functions import array_funcs, mp_funcs
+from kernels.formula.tree import Cond
 
 __all__ = ["ArrayBackend", "MpBackend"]
 
@@ -28,17 +28,21 @@ class ArrayBackend:
         self.funcs = array_funcs(xp, erf, erfc)
 
     def const(self, value: float, name: str) -> Fn:
+        """A constant node: `value` (or the named constant) in the input's dtype."""
         return lambda z: self.xp.asarray(value, dtype=z.dtype)
 
     def pow(self, a: Any, b: Any) -> Any:
+        """a ** b, elementwise."""
         return self.xp.power(a, b)
 
     def where(self, z: Any, c: dict, lhs: Node, rhs: Node, pos: Node, other: Node) -> Any:
+        """pos where lhs > rhs, else other (both evaluated, as `jnp.where` does)."""
         a, b = lhs(z, c), rhs(z, c)
         out = self.xp.where(a > b, pos(z, c), other(z, c))
         return self.xp.where(self.xp.isnan(a) | self.xp.isnan(b), a + b, out)
 
     def mask(self, cond: Cond, z: Any) -> Any:
+        """Boolean array: z inside any interval of `cond`."""
         out = self.xp.zeros(self.xp.shape(z), bool)
         for iv in cond:
             above = (z > iv.lo) | ((z == iv.lo) & iv.lo_closed)
@@ -47,6 +51,7 @@ class ArrayBackend:
         return out
 
     def piecewise(self, z: Any, c: dict, pieces: list[tuple[Cond | None, Node, float]]) -> Any:
+        """Each point takes the first piece whose condition holds (None: otherwise)."""
         xp = self.xp
         taken = xp.zeros(xp.shape(z), bool)
         parts = []
@@ -103,11 +108,13 @@ class MpBackend:
         return f
 
     def const(self, value: float, name: str) -> Fn:
+        """A constant node: pi and e to the working precision, else `value`."""
         mp = self.mp
         v = +mp.pi if name == "pi" else (+mp.e if name == "e" else mp.mpf(value))
         return lambda z: v
 
     def pow(self, a: Any, b: Any) -> Any:
+        """a ** b; squares and integer powers by multiplication (exact where they can be)."""
         mp = self.mp
         if b == 2:
             return a * a
@@ -120,9 +127,11 @@ class MpBackend:
         return out if isinstance(out, mp.mpf) else mp.nan
 
     def where(self, z: Any, c: dict, lhs: Node, rhs: Node, pos: Node, other: Node) -> Any:
+        """pos if lhs > rhs else other (only the branch taken is evaluated)."""
         return pos(z, c) if lhs(z, c) > rhs(z, c) else other(z, c)
 
     def piecewise(self, z: Any, c: dict, pieces: list[tuple[Cond | None, Node, float]]) -> Any:
+        """The first piece whose condition holds at z (None: otherwise)."""
         for cond, body, _ in pieces:
             if cond is None or any(
                 (z > iv.lo or (z == iv.lo and iv.lo_closed))

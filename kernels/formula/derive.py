@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kernels._formula.tree import (
+from kernels.formula.tree import (
     Call,
     Expr,
     FormulaError,

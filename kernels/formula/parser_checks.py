@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from kernels._formula.lexer import OPERATORS, Tok
-from kernels._formula.lower import const_value
-from kernels._formula.tree import Expr, FormulaError, Num, Param, has_var, walk
+from kernels.formula.lexer import OPERATORS, Tok
+from kernels.formula.lower import const_value
+from kernels.formula.tree import Expr, FormulaError, Num, Param, has_var, walk
 
 __all__ = ["REFUSED_WORDS", "check_constraint", "refuse_token"]
 

@@ -11,10 +11,11 @@ output slots are separate, so "ReLU in the candidate only" and "ReLU in the outp
 different configurations, and ``identity`` gives Greff et al.'s NIAF / NOAF variants.
 ``forget_bias`` is an initialisation (added to ``b[H:2H]`` by `init`); `apply` adds nothing.
 
-This module is the facade of the cell's rooms: configuration and init (`lstm_config`), the
-step and the plain scan with an observer (`lstm_step`), the fused fast path (`fast_lstm`,
-built on `lstm_fused`) and the dispatch between them (`lstm_dispatch`). `apply` runs the
-fused path by default, under forward and reverse mode alike.
+This package's modules: `config` (LSTMConfig, LSTMParams, init), `scan` (the step and the plain
+`lax.scan` with an observer, the reference), `fused` (the fused core: forward with residuals,
+backward scan, one weight-gradient matmul), `vjp` (its custom_vjp), `jvp` (its custom_jvp, what
+`apply` runs by default, so forward and reverse mode both work), `norms` (one-pass per-step
+gradient log-norms from the fused backward) and `cell` (the LSTM behind the cell interface).
 
 References:
     Hochreiter & Schmidhuber 1997; Gers, Schmidhuber & Cummins 2000 (forget gate);
@@ -33,10 +34,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from analysis.cells import lstm_dispatch
-from analysis.cells.lstm_config import DTYPES, INITS, LSTMConfig, LSTMParams, init
-from analysis.cells.lstm_fused import STORE_BYTES, default_chunk
-from analysis.cells.lstm_step import (
+from analysis.cells.lstm import jvp
+from analysis.cells.lstm.config import DTYPES, INITS, LSTMConfig, LSTMParams, init
+from analysis.cells.lstm.fused import STORE_BYTES, default_chunk
+from analysis.cells.lstm.scan import (
     Carry,
     Gates,
     cell_update,
@@ -77,7 +78,7 @@ Array = jax.Array
 @functools.partial(jax.jit, static_argnames=("cfg",))
 def _apply(params, xs, cfg, h0, c0):
     if cfg.fused:
-        return lstm_dispatch.apply_auto(params, xs, cfg, h0, c0)
+        return jvp.apply_auto(params, xs, cfg, h0, c0)
     hs, carry, _ = scan_steps(params, xs, cfg, h0=h0, c0=c0)
     return hs, carry
 

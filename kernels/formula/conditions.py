@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from kernels._formula.tree import (
+from kernels.formula.tree import (
     Call,
     Cond,
     Expr,

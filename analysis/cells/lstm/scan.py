@@ -23,7 +23,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 import kernels
-from analysis.cells.lstm_config import LSTMConfig, LSTMParams
+from analysis.cells.lstm.config import LSTMConfig, LSTMParams
 
 __all__ = [
     "Carry",

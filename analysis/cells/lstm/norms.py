@@ -1,6 +1,6 @@
 """Per-step gradient log-norms from the fused LSTM's backward recursion, renormalised each step.
 
-For a loss L(hs) the backward recursion of the cell (`analysis.cells.lstm_fused`) holds, at
+For a loss L(hs) the backward recursion of the cell (`analysis.cells.lstm.fused`) holds, at
 every step t, the total derivatives dh_t = dL/dh_t and dc_t = dL/dc_t. Going back, their size
 changes by a factor per step (ln f per step for a forget gate f), so over 10^4 steps they
 underflow float32. Here the carried pair is kept as (dh~, dc~, k) with
@@ -26,9 +26,9 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from analysis.cells import lstm_fused as fused
-from analysis.cells.lstm_config import LSTMConfig, LSTMParams
-from analysis.cells.lstm_step import initial_carry, prepare_inputs
+from analysis.cells.lstm import fused
+from analysis.cells.lstm.config import LSTMConfig, LSTMParams
+from analysis.cells.lstm.scan import initial_carry, prepare_inputs
 
 __all__ = ["grad_log_norms", "log_dtype", "log_norms", "pow2"]
 
@@ -184,9 +184,9 @@ def grad_log_norms(
 
     Args:
       params: LSTMParams; xs: (B, T, I); cfg: the cell; loss: hs (B, T, H) -> scalar;
-      h0, c0: broadcastable to (B, H), default 0; checkpoint_every: as `fast_lstm.apply_fused`.
+      h0, c0: broadcastable to (B, H), default 0; checkpoint_every: as `vjp.apply_fused`.
     Returns:
       (log_h (T,), log_c (T,)) in float32 (float64 for float64 cells).
     """
-    xs = prepare_inputs(xs, cfg, "lstm_norms.grad_log_norms")
+    xs = prepare_inputs(xs, cfg, "lstm.norms.grad_log_norms")
     return _log_norms(params, xs, cfg, loss, h0, c0, checkpoint_every)

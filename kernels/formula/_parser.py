@@ -1,4 +1,4 @@
-"""Parse a formula as people write it into the closed tree of `kernels._formula.tree`.
+"""Parse a formula as people write it into the closed tree of `kernels.formula.tree`.
 
 A hand-written recursive-descent parser: user text is tokenised and turned into tree nodes
 and nothing else; it never reaches Python's compiler. Grammar (loosest first)::
@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from kernels._formula.conditions import bound, cond_and, cond_or, make_piecewise
-from kernels._formula.functions import ALIASES, ARITY, CONSTANTS, FUNCTION_NAMES, INVERSE
-from kernels._formula.lexer import Tok, tokenise
-from kernels._formula.lower import const_value
-from kernels._formula.parser_checks import check_constraint, refuse_token
-from kernels._formula.tree import (
+from kernels.formula.conditions import bound, cond_and, cond_or, make_piecewise
+from kernels.formula.functions import ALIASES, ARITY, CONSTANTS, FUNCTION_NAMES, INVERSE
+from kernels.formula.lexer import Tok, tokenise
+from kernels.formula.lower import const_value
+from kernels.formula.parser_checks import check_constraint, refuse_token
+from kernels.formula.tree import (
     Call,
     Cond,
     Expr,
@@ -264,7 +264,7 @@ class Parser:
         tok = self.take()
         name = tok.text
         if name in FUNCTION_NAMES and name not in self.params:
-            from kernels._formula.parser_calls import call
+            from kernels.formula.parser_calls import call
 
             return call(self, ALIASES.get(name, name), tok, INVERSE)
         if self.at("(") and name not in VARIABLES and name not in self.params:

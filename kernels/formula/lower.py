@@ -13,9 +13,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from kernels._formula.backends import ArrayBackend, MpBackend
-from kernels._formula.conditions import uncovered
-from kernels._formula.tree import (
+from kernels.formula.backends import ArrayBackend, MpBackend
+from kernels.formula.conditions import uncovered
+from kernels.formula.tree import (
     Call,
     Expr,
     FormulaError,

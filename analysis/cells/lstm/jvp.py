@@ -1,8 +1,8 @@
 """The default LSTM: the fused forward, and a tangent whose transpose is the fused backward.
 
-A ``jax.custom_vjp`` (`fast_lstm.apply_fused`) has no forward mode. `apply_auto` is a
+A ``jax.custom_vjp`` (`vjp.apply_fused`) has no forward mode. `apply_auto` is a
 ``jax.custom_jvp`` instead, so jvp, jacfwd, vmap and grad all work, and reverse mode is still
-the fused backward: its JVP rule runs the fused forward (`lstm_fused.forward`, saving the
+the fused backward: its JVP rule runs the fused forward (`fused.forward`, saving the
 residuals) and returns a tangent that is an explicitly linear recurrence in per-step
 coefficients of those residuals::
 
@@ -14,7 +14,7 @@ The bracket is one (T*B, .) matmul per term outside the scan, and the scan body 
 in (tz, th, tc) with coefficients recomputed from the saved blocks (under ``jax.checkpoint``),
 so JAX's transpose of it (what grad runs) is the hand-written fused backward: a reverse scan
 forming dz_t and dz_t W_hh^T, then dW = X^T dZ as one matmul. With checkpointing
-(`lstm_fused.default_chunk`) the tangent runs per chunk under ``jax.checkpoint``, so the
+(`fused.default_chunk`) the tangent runs per chunk under ``jax.checkpoint``, so the
 backward recomputes a chunk's residuals instead of storing all T.
 """
 
@@ -25,8 +25,8 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from analysis.cells import lstm_fused as fused
-from analysis.cells.lstm_step import initial_carry
+from analysis.cells.lstm import fused
+from analysis.cells.lstm.scan import initial_carry
 
 __all__ = ["apply_auto", "cell"]
 

@@ -1,9 +1,9 @@
 """The functions a formula may call: names people write, arity, and their implementations.
 
 Three implementations per function, one per backend of the evaluator
-(`kernels._formula.lower`): numpy and jax.numpy arrays (via ``xp``), and mpmath scalars
+(`kernels.formula.lower`): numpy and jax.numpy arrays (via ``xp``), and mpmath scalars
 at any precision (the oracle). Conventions at the points of discontinuity:
-sign(0) = 0, heaviside(0) = 1/2, relu'(0) = 0 (see `kernels._formula.derive`).
+sign(0) = 0, heaviside(0) = 1/2, relu'(0) = 0 (see `kernels.formula.derive`).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import numpy as np
 
 from kernels._core import Kink
-from kernels._formula.conditions import bounds_of
-from kernels._formula.tree import Call, Expr, Piecewise, Sum, Where, walk
+from kernels.formula.conditions import bounds_of
+from kernels.formula.tree import Call, Expr, Piecewise, Sum, Where, walk
 
 __all__ = ["find_kinks"]
 
