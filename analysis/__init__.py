@@ -8,9 +8,10 @@ keeps it so)::
     cells        recurrent cells: the LSTM with its fused path, GRU, RNN, sLSTM, ... (layer 1)
     flow         per-step gradient norms, decay fits, Lyapunov, telemetry    (layer 2)
     experiments  tasks, training, decay cells, sweeps and the results store  (layer 3)
-    report       `actgrad report`: stages, claims audit, figures, pages      (layer 4)
-    bench        speed against the installed peers                          (layer 4)
-    cli          the `actgrad` command line                                  (layer 5)
+    plot         one function per figure kind, for the report and your results (layer 4)
+    report       `actgrad report`: data model, comparisons, templates, pages  (layer 5)
+    bench        speed against the installed peers                          (layer 5)
+    cli          the `actgrad` command line                                  (layer 6)
     runtime      processes, devices, hosts, locks, memory, XLA flags, the compile cache;
                  `runtime.configure_xla()` sets XLA's flags                  (layer 1)
 
@@ -40,6 +41,7 @@ PUBLIC_MODULES = {
     "train": "analysis.experiments.train",
     "sweep": "analysis.experiments.sweep",
     "decay": "analysis.experiments.decay",
+    "plot": "analysis.plot",
 }
 
 __all__ = ["__version__", *sorted(PUBLIC_MODULES)]

@@ -307,24 +307,29 @@ def decay(norms_or_results: Any, ax: Any = None, label: Any = None) -> Any:
     if had:  # drawing into a used Axes: keep what is there in view
         bottom, top = min(bottom, ax.get_ylim()[0]), max(top, ax.get_ylim()[1])
     ax.set_ylim(bottom, top)
-    marks = {"x": "x: a seed non-finite from here", "^": "▲: a seed above the axis from here"}
-    for key, curves, _ in drawn:
-        for row in curves:
-            # one mark per seed, at the first step back where it leaves the axis: a single
-            # blown-up seed must not flatten every other curve
-            for m, out in (("x", ~np.isfinite(row)), ("^", np.isfinite(row) & (row > top))):
-                if out.any():
-                    ax.plot(
-                        [int(np.argmax(out))], [1.0], m, color=colour(key), ms=7, mew=2,
-                        clip_on=False, transform=_top_edge(ax), label=marks.pop(m, None),
-                    )  # fmt: skip
-    marked = len(marks) < 2
+    marked = _mark_off_axis(ax, drawn, top)
     ax.set_xlabel(_STEPS_BACK)
     ax.set_ylabel("log10 ‖∂L/∂h_t‖")
     ax.grid(True, alpha=0.3)
     if any(lbl is not None for lbl in labels) or marked:
         ax.legend(fontsize=8, loc="best", framealpha=0.85)
     return ax
+
+
+def _mark_off_axis(ax: Any, drawn: Sequence[tuple[str, np.ndarray, Any]], top: float) -> bool:
+    """Mark each seed that leaves the axis (x: non-finite, ▲: above it) at the top edge, at the
+    first step back where it does; True if any was marked."""
+    marks = {"x": "x: a seed non-finite from here", "^": "▲: a seed above the axis from here"}
+    for key, curves, _ in drawn:
+        for row in curves:
+            # one mark per seed: a single blown-up seed must not flatten every other curve
+            for m, out in (("x", ~np.isfinite(row)), ("^", np.isfinite(row) & (row > top))):
+                if out.any():
+                    ax.plot(
+                        [int(np.argmax(out))], [1.0], m, color=colour(key), ms=7, mew=2,
+                        clip_on=False, transform=_top_edge(ax), label=marks.pop(m, None),
+                    )  # fmt: skip
+    return len(marks) < 2
 
 
 _FLAT = 0.02  # a [0, 1] panel whose medians all lie within this is not drawn
@@ -532,16 +537,15 @@ def grad_norm(records: Sequence[Mapping], ax: Any = None, label: Any = None) -> 
     return ax
 
 
-def lengths(
-    records: Sequence[Mapping], variants: Sequence[str] | None = None, ax: Any = None
-) -> Any:
+def lengths(rows: Sequence[Any], ax: Any = None) -> Any:
     """Share of seeds that solved the task against the sequence length, with Wilson 95%
     intervals, one line per variant (log2 length axis).
 
     Args:
-        records: stored ``actgrad train`` records at several lengths (config.length).
-        variants: which variants ("candidate/output") to draw; default: every variant
-            trained at more than one length.
+        rows: length rows, each with ``variant`` and ``cells`` (each ``T`` and ``row``: None
+            where not trained, else ``row.solved`` with ``k``, ``n``, ``low``, ``high``):
+            `analysis.report.model.LengthRow`, as `analysis.report.summarise.length_rows`
+            makes them from stored ``actgrad train`` records.
         ax: the Axes to draw on; a new Figure's Axes if None.
 
     Returns:
@@ -551,18 +555,15 @@ def lengths(
 
         >>> import json
         >>> from analysis import plot
+        >>> from analysis.report import summarise
         >>> recs = [json.loads(x) for x in open("out/train/results.jsonl")]  # doctest: +SKIP
-        >>> plot.lengths(recs, ["tanh/tanh"]).figure.savefig("lengths.png")  # doctest: +SKIP
+        >>> rows = summarise.length_rows(summarise.training_rows(recs), ["tanh/tanh"], [50, 100])
+        ... # doctest: +SKIP
+        >>> plot.lengths(rows).figure.savefig("lengths.png")  # doctest: +SKIP
     """
-    from analysis.report import summarise
-
     ax = _axes(ax, (7.0, 4.2))
-    rows = summarise.training_rows(records)
-    ts = sorted({r.T for r in rows})
-    if variants is None:
-        seen = [r.variant for r in rows]
-        variants = [v for v in dict.fromkeys(seen) if seen.count(v) > 1]
-    lrows = summarise.length_rows(rows, variants, ts)
+    lrows = list(rows)
+    ts = sorted({c.T for lr in lrows for c in lr.cells})
     for i, lr in enumerate(lrows):
         cells = [c for c in lr.cells if c.row is not None]
         if not cells:
@@ -662,14 +663,16 @@ def flow_heatmap(records: Sequence[Mapping], label: Any = None) -> Any:
     return fig
 
 
-def flow_half_life(records: Sequence[Mapping], ax: Any = None) -> Any:
+def flow_half_life(rows: Sequence[Any], ax: Any = None) -> Any:
     """Half-life of ||dL/dh_t|| against training step, one line per record (median over seeds,
     band: the bootstrap 95% interval, as `analysis.report.summarise.flow_rows` computes it);
     a growing gradient (infinite half-life) is a triangle at the top edge; dotted: each
     record's sequence length T. Log y axis.
 
     Args:
-        records: as `flow_heatmap` (per-seed snapshots with ``rate``).
+        rows: flow rows, each with ``variant``, ``T``, ``steps`` and ``half_life`` (one
+            estimate per step: ``value``, ``low``, ``high``): `analysis.report.model.FlowRow`,
+            as `analysis.report.summarise.flow_rows` makes them from stored records.
         ax: the Axes to draw on; a new Figure's Axes if None.
 
     Returns:
@@ -679,13 +682,13 @@ def flow_half_life(records: Sequence[Mapping], ax: Any = None) -> Any:
 
         >>> import json
         >>> from analysis import plot
+        >>> from analysis.report import summarise
         >>> recs = [json.loads(x) for x in open("out/train/results.jsonl")]  # doctest: +SKIP
-        >>> plot.flow_half_life(recs).figure.savefig("half_life.png")  # doctest: +SKIP
+        >>> plot.flow_half_life(summarise.flow_rows(recs)).figure.savefig("hl.png")
+        ... # doctest: +SKIP
     """
-    from analysis.report import summarise
-
     ax = _axes(ax, (7.5, 4.4))
-    rows = summarise.flow_rows(records)
+    rows = list(rows)
     top = max(
         [1.0, *(r.T for r in rows)]
         + [h.value for r in rows for h in r.half_life if math.isfinite(h.value)]

@@ -29,9 +29,10 @@ LAYERS = {
     "analysis.cells": 1,
     "analysis.flow": 2,
     "analysis.experiments": 3,
-    "analysis.report": 4,
-    "analysis.bench": 4,
-    "analysis.cli": 5,
+    "analysis.plot": 4,
+    "analysis.report": 5,
+    "analysis.bench": 5,
+    "analysis.cli": 6,
 }
 MAX_FUNCTION_LINES = 60
 MAX_SCRIPT_LINES = 100

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from analysis.report import summarise
 from analysis.report.config import ReportConfig
 from analysis.report.model import Figure
 
@@ -42,16 +43,12 @@ KINDS = (
 Entry = tuple[str, str, dict[str, Any]]  # (stem, kind, params): what a job hands back
 
 
-def _variant(config: Mapping[str, Any]) -> str:
-    return f"{config['candidate']}/{config['output']}"
-
-
 def _decay(cfg: ReportConfig, out: Path, fb: float, recs: Sequence[Mapping]) -> list[Entry]:
     """decay_bf{fb} and telemetry_bf{fb}."""
     from analysis import plot
     from analysis._util.io import save_figure
 
-    labels = [_variant(r["config"]) for r in recs]
+    labels = [summarise.variant_of(r["config"]) for r in recs]
     ax = plot.decay(recs, label=labels)
     ax.set_title(
         f"forget bias {fb:g}: T={cfg.decay_length}, H={cfg.decay_hidden}, "
@@ -80,9 +77,11 @@ def _training(cfg: ReportConfig, out: Path, records: Sequence[Mapping]) -> list[
         ax.set_title(f"adding problem, T = {cfg.train_length}", fontsize=10)
         save_figure(ax.figure, out, "train", dataclasses.asdict(cfg))
         done.append(("train", "train", {"T": cfg.train_length}))
-    variants = [v for v in cfg.length_variants if any(_variant(r["config"]) == v for r in records)]
+    variants = [v for v in cfg.length_variants if any(summarise.variant_of(r["config"]) == v for r in records)]
     if variants:
-        ax = plot.lengths(records, variants)
+        rows = summarise.training_rows(records)
+        lengths = sorted({r.T for r in rows})
+        ax = plot.lengths(summarise.length_rows(rows, variants, lengths))
         ax.set_title(
             f"{cfg.train_seeds} seeds per point, Wilson 95% intervals; {cfg.train_steps} steps",
             fontsize=10,
@@ -105,7 +104,7 @@ def _flow(cfg: ReportConfig, out: Path, records: Sequence[Mapping]) -> list[Entr
     if not main:
         return []
     save_figure(plot.flow_heatmap(main), out, "flow_heatmap", None)
-    save_figure(plot.flow_half_life(main).figure, out, "flow_half_life", None)
+    save_figure(plot.flow_half_life(summarise.flow_rows(main)).figure, out, "flow_half_life", None)
     return [("flow_heatmap", "flow_heatmap", {}), ("flow_half_life", "flow_half_life", {})]
 
 
@@ -179,7 +178,13 @@ def figure_jobs(
 
     add("gallery", "gallery", _gallery_names(cfg))
     for fb in cfg.forget_biases:
-        recs = [r for r in decay_records if float(r["config"]["forget_bias"]) == fb]
+        # the grid's variants (the property set has its own table, not a curve each here)
+        recs = [
+            r
+            for r in decay_records
+            if float(r["config"]["forget_bias"]) == fb
+            and summarise.variant_of(r["config"]) in cfg.decay_variants
+        ]
         if recs:
             add(f"decay_bf{fb:g}", "decay", float(fb), recs)
     if train_records:

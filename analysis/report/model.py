@@ -69,6 +69,7 @@ class Proportion:
 
     @property
     def rate(self) -> float:
+        """k / n (nan for n = 0)."""
         return self.k / self.n if self.n else math.nan
 
 
@@ -252,17 +253,21 @@ class Report:
 
     # lookups for the templates (they select, never compute)
     def decay_row(self, variant: str, forget_bias: float) -> DecayRow | None:
+        """The decay row of `variant` at `forget_bias`, or None if it was not measured."""
         return next(
             (r for r in self.decay if r.variant == variant and r.forget_bias == forget_bias), None
         )
 
     def train_row(self, variant: str, T: int) -> TrainRow | None:
+        """The training row of `variant` at length `T`, or None if it was not trained."""
         return next((r for r in self.training if r.variant == variant and r.T == T), None)
 
     def length_row(self, variant: str) -> LengthRow | None:
+        """`variant` across lengths, or None if it was not trained at several."""
         return next((r for r in self.lengths if r.variant == variant), None)
 
     def comparison(self, family: str, a: str, b: str) -> Comparison | None:
+        """The test of `a` against `b` in `family`, or None if the page made none."""
         return next(
             (c for c in self.comparisons if c.family == family and c.a == a and c.b == b), None
         )
@@ -282,12 +287,15 @@ class Report:
         )
 
     def in_family(self, family: str) -> tuple[Comparison, ...]:
+        """Every comparison of `family`, in order."""
         return tuple(c for c in self.comparisons if c.family == family)
 
     def family(self, key: str) -> Family | None:
+        """The family called `key`, or None if it was not formed."""
         return next((f for f in self.families if f.key == key), None)
 
     def figures_of(self, kind: str) -> tuple[Figure, ...]:
+        """The figures of one kind ("decay", "lengths", ...), in page order."""
         return tuple(f for f in self.figures if f.kind == kind)
 
 

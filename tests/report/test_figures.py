@@ -14,7 +14,7 @@ import pytest
 
 from analysis import plot
 from analysis.runtime import pool
-from analysis.report import config, figures
+from analysis.report import config, figures, summarise
 from analysis.report.model import Figure
 
 VARIANTS = (
@@ -160,7 +160,7 @@ def test_a_variant_has_the_same_colour_in_every_figure():
         "decay": line_colours(plot.decay(dec)),
         "telemetry": line_colours(plot.telemetry(dec).axes[0]),
         "test_loss": line_colours(plot.test_loss(trn)),
-        "half_life": line_colours(plot.flow_half_life(trn)),
+        "half_life": line_colours(plot.flow_half_life(summarise.flow_rows(trn))),
     }
     for v in VARIANTS[:4]:
         assert {fig: c[v] for fig, c in seen.items()} == dict.fromkeys(seen, plot.colour(v)), v
@@ -200,7 +200,8 @@ def test_lengths_draws_a_solve_rate_per_length():
         train_record("tanh/tanh", length=t, losses=(1.0, 0.001 if t < 40 else 0.2))
         for t in (10, 20, 40)
     ]
-    ax = plot.lengths(recs, ["tanh/tanh"])
+    rows = summarise.training_rows(recs)
+    ax = plot.lengths(summarise.length_rows(rows, ["tanh/tanh"], [10, 20, 40]))
     line = ax.get_lines()[0]  # the rest: error bar caps
     np.testing.assert_allclose(line.get_ydata(), [1.0, 1.0, 0.0])
     assert ax.get_xscale() == "log"
@@ -284,7 +285,10 @@ def _fake_draw(kind):
 def stubbed(monkeypatch):
     monkeypatch.setattr(figures, "_DRAW", {k: _fake_draw(k) for k in figures._DRAW})
     cfg = config.preset("tiny")
-    decay = [{"config": {"forget_bias": fb}} for fb in cfg.forget_biases]
+    decay = [
+        {"config": {"forget_bias": fb, "candidate": "tanh", "output": "tanh"}}
+        for fb in cfg.forget_biases
+    ]
     train = [{"config": {"length": cfg.train_length}}]
     gating = ([("lstm", "relu")], [{"config": {}}])
     return cfg, decay, train, gating
