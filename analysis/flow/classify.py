@@ -20,20 +20,11 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["CLASSES", "THRESHOLDS_TEXT", "classify", "describe", "per_100_steps"]
+__all__ = ["CLASSES", "classify", "describe", "per_100_steps"]
 
 CLASSES = ("vanishing", "stable", "growing", "exploding")
 _STABLE = math.log(2) / 100
 _EXPLODING = math.log(1000) / 100
-
-THRESHOLDS_TEXT = (
-    "Gradient flow classes, from the fitted rate r of ln ||dL/dh_t|| per step going back "
-    "(the factor over 100 steps is e^(100 r)): vanishing = falls more than 2x per 100 steps "
-    "(half-life under 100 steps); stable = within 2x per 100 steps; growing = rises 2x to "
-    "1000x per 100 steps; exploding = rises more than 1000x per 100 steps, or a non-finite "
-    "gradient or cell state, or a cell state beyond any bounded cell's reach (max |c| > T; "
-    "with gates in [0, 1] and a candidate in [-1, 1], |c_t| <= t)."
-)
 
 
 def classify(rate: float, finite: bool = True, unbounded: bool = False) -> str:

@@ -139,10 +139,17 @@ _DRAW = {
 }
 
 
-def _gallery_names(cfg: ReportConfig) -> list[str]:
-    from analysis.report import gallery
+# The seed page's five kernels first in the gallery, then the rest in registry order.
+SEED_KERNELS = ("sigmoid", "tanh", "hard_tanh", "relu", "leaky_relu")
 
-    return list(cfg.gallery_kernels or gallery.gallery_order())
+
+def _gallery_names(cfg: ReportConfig) -> list[str]:
+    import kernels
+
+    if cfg.gallery_kernels:
+        return list(cfg.gallery_kernels)
+    seed = [n for n in SEED_KERNELS if n in kernels.names()]
+    return seed + [n for n in kernels.names() if n not in seed]
 
 
 def _pair(row: Any) -> tuple[str, str]:

@@ -23,6 +23,18 @@ def test_wilson_matches_the_closed_form(k, n):
     assert (got.low, got.high) == pytest.approx((max(0, centre - half), min(1, centre + half)))
 
 
+def test_wilson_2_of_3_by_hand_and_the_ends():
+    # k = 2, n = 3, z = 1.959964 by hand: z^2 = 3.841459, denominator 1 + z^2/3 = 2.280486,
+    # centre (2/3 + z^2/6) / 2.280486 = 0.573084, half-width
+    # z sqrt(2/27 + z^2/36) / 2.280486 = 0.365424 -> [0.207660, 0.938508]
+    got = compare.wilson(2, 3)
+    assert (got.low, got.high) == pytest.approx((0.207660, 0.938508), abs=2e-6)
+    z2 = 1.959963984540054**2
+    zero, full = compare.wilson(0, 8), compare.wilson(8, 8)
+    assert zero.low == 0.0 and zero.high == pytest.approx(z2 / (8 + z2), rel=1e-9)
+    assert full.high == 1.0 and full.low == pytest.approx(8 / (8 + z2), rel=1e-9)
+
+
 def _fisher_by_hand(a, b):
     """Two-sided: the sum of every table with the same margins no likelier than the observed."""
     n1, n2, k = a.n, b.n, a.k + b.k

@@ -161,17 +161,21 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_outputs(out_dir, base, compare, seeds, records, t_start) -> list[dict]:
     """decay.png/.svg, telemetry.png/.svg and decay.json; returns the summary rows."""
+    from analysis import plot
     from analysis._util import io
     from analysis.experiments import decay, sweep
-    from analysis.report import plots
 
     fields = list(compare)
     labels = [decay.variant_label(r["config"], fields) for r in records]
     rows = decay.summary_rows(records, fields)
     title = _title(base, fields, seeds)
     config = {"base": base, "compare": compare, "seeds": seeds}
-    io.save_figure(plots.decay_figure(records, labels, title), out_dir, "decay", config)
-    io.save_figure(plots.telemetry_figure(records, labels, title), out_dir, "telemetry", config)
+    ax = plot.decay(records, label=labels)
+    ax.set_title(title, fontsize=9, wrap=True)
+    io.save_figure(ax.figure, out_dir, "decay", config)
+    fig = plot.telemetry(records, label=labels)
+    fig.suptitle(title, fontsize=9, wrap=True)
+    io.save_figure(fig, out_dir, "telemetry", config)
     summary = {
         "command": "decay",
         "config": base,

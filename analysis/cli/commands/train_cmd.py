@@ -235,10 +235,10 @@ def train_variant(cell: dict, seeds: list[int], compared: tuple[str, ...] = ()) 
 def _work(cells: list[dict], seeds: list[int], compared: list[str], out: Any) -> int:
     import time
 
+    from analysis import plot
     from analysis._util import io
     from analysis._util.constants import DEFAULT_COMPILE_WORKERS
     from analysis.experiments import sweep
-    from analysis.report import train_plots
 
     t0 = time.perf_counter()
     # A module-level function: on CPU, variants train in two worker processes (sweep.run).
@@ -264,8 +264,9 @@ def _work(cells: list[dict], seeds: list[int], compared: list[str], out: Any) ->
         "variants": variants,
     }
     sweep.write_summary(out, "train", summary)
-    train_plots.plot_test_loss(variants, out, {"compare": compared, "seeds": seeds})
-    train_plots.plot_grad_norm(variants, out, {"compare": compared, "seeds": seeds})
+    figure_config = {"compare": compared, "seeds": seeds}
+    io.save_figure(plot.test_loss(variants).figure, out, "train", figure_config)
+    io.save_figure(plot.grad_norm(variants).figure, out, "grad_norm", figure_config)
     _print_summary(variants, out)
     return 0
 
