@@ -9,8 +9,9 @@ keeps it so)::
     flow         per-step gradient norms, decay fits, Lyapunov, telemetry    (layer 2)
     experiments  tasks, training, decay cells, sweeps and the results store  (layer 3)
     plot         one function per figure kind, for the report and your results (layer 4)
+    audit        the seed page's formulas and claims, checked (data only)     (layer 4)
+    bench        speed against the installed peers; kernel costs            (layer 4)
     report       `actgrad report`: data model, comparisons, templates, pages  (layer 5)
-    bench        speed against the installed peers                          (layer 5)
     cli          the `actgrad` command line                                  (layer 6)
     runtime      processes, devices, hosts, locks, memory, XLA flags, the compile cache;
                  `runtime.configure_xla()` sets XLA's flags                  (layer 1)

@@ -30,8 +30,9 @@ LAYERS = {
     "analysis.flow": 2,
     "analysis.experiments": 3,
     "analysis.plot": 4,
+    "analysis.audit": 4,
+    "analysis.bench": 4,
     "analysis.report": 5,
-    "analysis.bench": 5,
     "analysis.cli": 6,
 }
 MAX_FUNCTION_LINES = 60

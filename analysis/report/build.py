@@ -25,7 +25,8 @@ from analysis._util.io import (
     run_metadata,
 )
 from analysis._util.progress import progress
-from analysis.report import claims, compare, gating, stages, summarise, variants
+from analysis.audit import claims
+from analysis.report import compare, gating, stages, summarise, variants
 from analysis.report.config import PRESETS, STAGES, ReportConfig, preset
 from analysis.report.model import SCHEMA, PropertyRow, Report, from_json, to_json
 
@@ -183,19 +184,10 @@ def property_rows(cfg: ReportConfig) -> tuple[PropertyRow, ...]:
         if label != "tanh" and label not in used:
             continue
         m = tanh if label == "tanh" else properties.measure(kernel)
+        measured = {k: v for k, v in dataclasses.asdict(m).items() if k != "name"}
         rows.append(
             PropertyRow(
-                label=label,
-                kernel=kernel,
-                sup_abs=m.sup_abs,
-                bounded=m.bounded,
-                f_at_0=m.f_at_0,
-                mean_normal=m.mean_normal,
-                centred=m.centred,
-                slope_left=m.slope_left,
-                slope_right=m.slope_right,
-                curvature=m.curvature,
-                differs=properties.differs_from(m, tanh),
+                label=label, kernel=kernel, **measured, differs=properties.differs_from(m, tanh)
             )
         )
     return tuple(rows)

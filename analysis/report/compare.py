@@ -1,4 +1,4 @@
-"""The page's one statistical rule, and the intervals every row carries.
+"""The page's one statistical rule.
 
 Rule (stated once on the page): solve rates are compared with Fisher's exact test, decay rates
 with a two-sided permutation test on the per-seed rates (statistic: difference of medians;
@@ -8,9 +8,8 @@ section never flips an earlier verdict. A difference is "higher" or "lower" at a
 p < `ALPHA`, otherwise "not distinguishable". Half-lives are reported, not tested (a growing
 gradient's half-life is infinite).
 
-Intervals: Wilson 95% on proportions and percentile-bootstrap 95% on medians, both from
-scipy.stats; they replaced the hand-written ones of `analysis._util.stats` in the report
-(tests/report/test_compare.py checks them against independent computations).
+The intervals and tests themselves are `analysis._util.stats`' (scipy.stats); this module
+declares the families, adjusts within them and turns adjusted p-values into verdicts.
 """
 
 from __future__ import annotations
@@ -19,161 +18,20 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats as sps
 
+from analysis._util.stats import fisher_p, holm, permutation_p
 from analysis.report.model import (
     Comparison,
     DecayRow,
-    Estimate,
     Family,
     GatingRow,
     Proportion,
     TrainRow,
 )
 
-__all__ = [
-    "ALPHA",
-    "BOOTSTRAP_RESAMPLES",
-    "HALF_LIFE_METHOD",
-    "PERMUTATIONS",
-    "compare_all",
-    "detectable",
-    "fisher_p",
-    "half_life",
-    "half_life_of",
-    "holm",
-    "median_bootstrap",
-    "median_iqr",
-    "permutation_p",
-    "wilson",
-]
+__all__ = ["ALPHA", "REFERENCE", "REFERENCE_SOLVES", "compare_all", "detectable"]
 
 ALPHA = 0.05
-BOOTSTRAP_RESAMPLES = 2000
-PERMUTATIONS = 20_000  # C(16, 8) = 12,870: 8 seeds against 8 are tested exactly
-HALF_LIFE_METHOD = "ln 2 / -rate, from the rate's bootstrap 95%"
-
-
-def wilson(k: int, n: int) -> Proportion:
-    """k of n with its Wilson 95% interval.
-
-    Args:
-        k: successes; n: trials (n = 0 gives a nan interval).
-
-    Returns:
-        the Proportion.
-    """
-    if n == 0:
-        return Proportion(k, n, math.nan, math.nan)
-    ci = sps.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
-    return Proportion(k, n, float(ci.low), float(ci.high))
-
-
-def _finite(values: Sequence[float]) -> np.ndarray:
-    arr = np.asarray([float(v) for v in values], np.float64)
-    return arr[np.isfinite(arr)]
-
-
-def median_bootstrap(values: Sequence[float], seed: int = 0) -> Estimate:
-    """The median over seeds with a percentile-bootstrap 95% interval (non-finite dropped).
-
-    Args:
-        values: per-seed numbers; seed: the resampling seed (same values, same interval).
-
-    Returns:
-        the Estimate (nan without a finite value; low = high = value for one).
-    """
-    arr = _finite(values)
-    method = "median, bootstrap 95%"
-    if arr.size == 0:
-        return Estimate(math.nan, math.nan, math.nan, 0, method)
-    med = float(np.median(arr))
-    if arr.size == 1 or np.all(arr == arr[0]):
-        return Estimate(med, med, med, int(arr.size), method)
-    res = sps.bootstrap(
-        (arr,),
-        np.median,
-        n_resamples=BOOTSTRAP_RESAMPLES,
-        method="percentile",
-        rng=np.random.default_rng(seed),
-    )
-    ci = res.confidence_interval
-    return Estimate(med, float(ci.low), float(ci.high), int(arr.size), method)
-
-
-def median_iqr(values: Sequence[float]) -> Estimate:
-    """The median and interquartile range (non-finite dropped; nan for none)."""
-    arr = _finite(values)
-    if arr.size == 0:
-        return Estimate(math.nan, math.nan, math.nan, 0, "median, IQR")
-    q25, q50, q75 = np.percentile(arr, [25, 50, 75])
-    return Estimate(float(q50), float(q25), float(q75), int(arr.size), "median, IQR")
-
-
-def half_life(rate: float) -> float:
-    """ln 2 / -rate: steps for ||dL/dh_t|| to halve going back; inf when rate >= 0."""
-    if math.isnan(rate):
-        return math.nan
-    return math.log(2) / -rate if rate < 0 else math.inf
-
-
-def half_life_of(rate: Estimate) -> Estimate:
-    """The half-life of a rate estimate: ln 2 / -r is increasing in r, so the rate interval's
-    ends bound it (the one half-life estimator of the page)."""
-    return Estimate(
-        half_life(rate.value),
-        half_life(rate.low),
-        half_life(rate.high),
-        rate.n,
-        HALF_LIFE_METHOD,
-    )
-
-
-def fisher_p(a: Proportion, b: Proportion) -> float:
-    """Two-sided Fisher's exact test of k_a/n_a against k_b/n_b."""
-    table = [[a.k, a.n - a.k], [b.k, b.n - b.k]]
-    return float(sps.fisher_exact(table, alternative="two-sided").pvalue)
-
-
-def _median_difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.median(x, axis=axis) - np.median(y, axis=axis)
-
-
-def permutation_p(x: Sequence[float], y: Sequence[float], seed: int = 0) -> float:
-    """Two-sided permutation test of median(x) - median(y) (non-finite values dropped).
-
-    Returns:
-        the p-value; nan with fewer than two finite values on a side.
-    """
-    xs, ys = _finite(x), _finite(y)
-    if xs.size < 2 or ys.size < 2:
-        return math.nan
-    res = sps.permutation_test(
-        (xs, ys),
-        _median_difference,
-        permutation_type="independent",
-        alternative="two-sided",
-        n_resamples=PERMUTATIONS,
-        vectorized=True,
-        rng=np.random.default_rng(seed),
-    )
-    return float(res.pvalue)
-
-
-def holm(ps: Sequence[float]) -> list[float]:
-    """Holm's step-down adjustment (nan p-values are left out of the count and stay nan).
-
-    Formula: with the m finite p-values sorted, p_(i) becomes max over j <= i of
-    min(1, (m - j + 1) p_(j)).
-    """
-    order = sorted((p, i) for i, p in enumerate(ps) if not math.isnan(p))
-    m = len(order)
-    out = [math.nan] * len(ps)
-    running = 0.0
-    for rank, (p, i) in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p))
-        out[i] = running
-    return out
 
 
 def _verdict(effect: float, p_adjusted: float) -> str:

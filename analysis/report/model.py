@@ -19,6 +19,9 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+# the value types of every interval on the page (defined with the statistics that make them)
+from analysis._util.stats import Estimate, Proportion
+
 __all__ = [
     "SCHEMA",
     "Comparison",
@@ -40,37 +43,6 @@ __all__ = [
 
 # report.json's layout; `from_json` refuses another. 1 was the page-structure report.json.
 SCHEMA = 2
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate with its interval.
-
-    ``method``: "median, bootstrap 95%" (percentile bootstrap over seeds), "median, IQR"
-    (interquartile range), "ln 2 / -rate, from the rate's bootstrap 95%" (a half-life, whose
-    interval ends are the rate interval's ends mapped through ln 2 / -r).
-    """
-
-    value: float
-    low: float
-    high: float
-    n: int
-    method: str
-
-
-@dataclass(frozen=True)
-class Proportion:
-    """k of n with a Wilson 95% interval on k/n (scipy.stats.binomtest(...).proportion_ci)."""
-
-    k: int
-    n: int
-    low: float
-    high: float
-
-    @property
-    def rate(self) -> float:
-        """k / n (nan for n = 0)."""
-        return self.k / self.n if self.n else math.nan
 
 
 @dataclass(frozen=True)

@@ -242,7 +242,7 @@ def _longer(cfg: ReportConfig, record: Mapping) -> list[dict]:
 
 
 def run_costs(cfg: ReportConfig) -> dict:
-    """Elementwise kernel costs (`analysis.report.costs`).
+    """Elementwise kernel costs (`analysis.bench.costs`).
 
     Args:
         cfg: the report (cost_n, cost_repeats).
@@ -250,6 +250,6 @@ def run_costs(cfg: ReportConfig) -> dict:
     Returns:
         name -> timings.
     """
-    from analysis.report.costs import elementwise_costs
+    from analysis.bench.costs import elementwise_costs
 
     return elementwise_costs(COST_KERNELS, n=cfg.cost_n, repeats=cfg.cost_repeats)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis._util import stats
 from analysis.flow import classify
 from analysis.report import compare, variants
 from analysis.report.model import (
@@ -51,7 +52,7 @@ def variant_of(config: Mapping[str, Any]) -> str:
 
 def decay_row(record: Mapping[str, Any], variant: str | None = None) -> DecayRow:
     """One decay cell: the median of the per-seed rates with its bootstrap interval, the
-    half-life from it (`compare.half_life_of`) and the flow class.
+    half-life from it (`stats.half_life_of`) and the flow class.
 
     Args:
         record: a sweep record of `experiments.decay.run_cell` (any cell).
@@ -67,7 +68,7 @@ def decay_row(record: Mapping[str, Any], variant: str | None = None) -> DecayRow
     length = int(conf["length"])
     max_c = float(res["telemetry"]["c_max"])
     unbounded = not max_c <= length
-    rate = compare.median_bootstrap(rates)
+    rate = stats.median_bootstrap(rates)
     tele = res["telemetry"]
     return DecayRow(
         variant=variant if variant is not None else variant_of(conf),
@@ -76,7 +77,7 @@ def decay_row(record: Mapping[str, Any], variant: str | None = None) -> DecayRow
         seeds=len(per),
         rates=rates,
         rate=rate,
-        half_life=compare.half_life_of(rate),
+        half_life=stats.half_life_of(rate),
         flow=classify.classify(rate.value, not non_finite, unbounded),
         non_finite_seeds=non_finite,
         unbounded_state=unbounded,
@@ -127,8 +128,8 @@ def train_row(record: Mapping[str, Any], variant: str | None = None) -> TrainRow
     return TrainRow(
         variant=variant if variant is not None else variant_of(conf),
         T=int(conf["length"]),
-        solved=compare.wilson(k, len(per)),
-        steps_to_solve=compare.median_iqr([s for s in solved if s is not None]),
+        solved=stats.wilson(k, len(per)),
+        steps_to_solve=stats.median_iqr([s for s in solved if s is not None]),
         solved_steps=solved,
         outcomes=outcomes,
         outcome=max(dict.fromkeys(outcomes), key=outcomes.count),
@@ -182,13 +183,13 @@ def flow_rows(records: Sequence[Mapping]) -> tuple[FlowRow, ...]:
         def at(step: int, key: str, per: list = per) -> list[float]:
             return [float(s[key]) for p in per for s in p["flow_snapshots"] if s["step"] == step]
 
-        rates = [compare.median_bootstrap(at(st, "rate")) for st in steps]
+        rates = [stats.median_bootstrap(at(st, "rate")) for st in steps]
         rows.append(
             FlowRow(
                 variant=variant_of(rec["config"]),
                 T=int(rec["config"]["length"]),
                 steps=tuple(steps),
-                half_life=tuple(compare.half_life_of(r) for r in rates),
+                half_life=tuple(stats.half_life_of(r) for r in rates),
                 rate=tuple(r.value for r in rates),
                 flow=tuple(classify.classify(r.value) for r in rates),
                 lyapunov_max=tuple(float(np.median(at(st, "lyapunov_max"))) for st in steps),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.report import claims
+from analysis.audit import claims
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from report_records import decay_record, train_record
 
+from analysis._util import stats
 from analysis.report import compare, summarise
 from analysis.report.model import Proportion
 
@@ -19,7 +20,7 @@ def test_wilson_matches_the_closed_form(k, n):
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    got = compare.wilson(k, n)
+    got = stats.wilson(k, n)
     assert (got.low, got.high) == pytest.approx((max(0, centre - half), min(1, centre + half)))
 
 
@@ -27,10 +28,10 @@ def test_wilson_2_of_3_by_hand_and_the_ends():
     # k = 2, n = 3, z = 1.959964 by hand: z^2 = 3.841459, denominator 1 + z^2/3 = 2.280486,
     # centre (2/3 + z^2/6) / 2.280486 = 0.573084, half-width
     # z sqrt(2/27 + z^2/36) / 2.280486 = 0.365424 -> [0.207660, 0.938508]
-    got = compare.wilson(2, 3)
+    got = stats.wilson(2, 3)
     assert (got.low, got.high) == pytest.approx((0.207660, 0.938508), abs=2e-6)
     z2 = 1.959963984540054**2
-    zero, full = compare.wilson(0, 8), compare.wilson(8, 8)
+    zero, full = stats.wilson(0, 8), stats.wilson(8, 8)
     assert zero.low == 0.0 and zero.high == pytest.approx(z2 / (8 + z2), rel=1e-9)
     assert full.high == 1.0 and full.low == pytest.approx(8 / (8 + z2), rel=1e-9)
 
@@ -50,13 +51,13 @@ def _fisher_by_hand(a, b):
 @pytest.mark.parametrize(("ka", "kb", "n"), [(5, 0, 8), (1, 8, 8), (8, 8, 8), (14, 9, 16)])
 def test_fisher_matches_summed_hypergeometric_tables(ka, kb, n):
     a, b = Proportion(ka, n, 0, 0), Proportion(kb, n, 0, 0)
-    assert compare.fisher_p(a, b) == pytest.approx(_fisher_by_hand(a, b), rel=1e-9)
+    assert stats.fisher_p(a, b) == pytest.approx(_fisher_by_hand(a, b), rel=1e-9)
 
 
 def test_the_issues_examples_5_of_8_against_0_and_1_against_8():
-    p = compare.fisher_p(Proportion(5, 8, 0, 0), Proportion(0, 8, 0, 0))
+    p = stats.fisher_p(Proportion(5, 8, 0, 0), Proportion(0, 8, 0, 0))
     assert p == pytest.approx(0.02564, abs=1e-5)
-    p = compare.fisher_p(Proportion(1, 8, 0, 0), Proportion(8, 8, 0, 0))
+    p = stats.fisher_p(Proportion(1, 8, 0, 0), Proportion(8, 8, 0, 0))
     assert p == pytest.approx(0.001399, abs=1e-6)
 
 
@@ -72,12 +73,12 @@ def test_permutation_p_equals_full_enumeration_of_splits():
         d = abs(np.median(pooled[mask]) - np.median(pooled[~mask]))
         hits += d >= observed * (1 - 1e-12)
         total += 1
-    assert compare.permutation_p(x, y) == pytest.approx(hits / total, rel=1e-9)
+    assert stats.permutation_p(x, y) == pytest.approx(hits / total, rel=1e-9)
 
 
 def test_permutation_p_drops_non_finite_values_and_needs_two_a_side():
-    assert math.isnan(compare.permutation_p([1.0, math.nan], [1.0, 2.0, 3.0]))
-    assert compare.permutation_p([1.0, 2.0, math.inf, 3.0], [1.0, 2.0, 3.0]) == pytest.approx(1.0)
+    assert math.isnan(stats.permutation_p([1.0, math.nan], [1.0, 2.0, 3.0]))
+    assert stats.permutation_p([1.0, 2.0, math.inf, 3.0], [1.0, 2.0, 3.0]) == pytest.approx(1.0)
 
 
 def _holm_by_definition(ps):
@@ -91,8 +92,8 @@ def _holm_by_definition(ps):
 
 def test_holm_matches_its_definition_and_leaves_nan_out_of_the_count():
     ps = [0.01, 0.04, 0.03, 0.005, 0.5]
-    assert compare.holm(ps) == pytest.approx(list(_holm_by_definition(ps)))
-    with_nan = compare.holm([0.01, math.nan, 0.04])
+    assert stats.holm(ps) == pytest.approx(list(_holm_by_definition(ps)))
+    with_nan = stats.holm([0.01, math.nan, 0.04])
     assert with_nan[0] == pytest.approx(0.02) and math.isnan(with_nan[1])
     assert with_nan[2] == pytest.approx(0.04)
 
@@ -102,7 +103,7 @@ def test_detectable_is_the_first_k_that_passes_the_strictest_holm_step():
         k = compare.detectable(n, m)
 
         def p(j, n=n):
-            return compare.fisher_p(Proportion(j, n, 0, 0), Proportion(0, n, 0, 0))
+            return stats.fisher_p(Proportion(j, n, 0, 0), Proportion(0, n, 0, 0))
 
         if k:
             assert p(k) < compare.ALPHA / m and (k == 1 or p(k - 1) >= compare.ALPHA / m)
@@ -113,10 +114,10 @@ def test_detectable_is_the_first_k_that_passes_the_strictest_holm_step():
 
 def test_bootstrap_interval_holds_the_median_and_repeats():
     values = [3.0, 1.0, 2.0, 5.0, 4.0, 2.5, 3.5, 1.5]
-    a, b = compare.median_bootstrap(values), compare.median_bootstrap(values)
+    a, b = stats.median_bootstrap(values), stats.median_bootstrap(values)
     assert a == b and a.low <= a.value <= a.high and a.value == pytest.approx(2.75)
     assert a.low >= min(values) and a.high <= max(values) and a.n == 8
-    one = compare.median_bootstrap([5.0, math.nan])
+    one = stats.median_bootstrap([5.0, math.nan])
     assert (one.value, one.low, one.high, one.n) == (5.0, 5.0, 5.0, 1)
 
 
@@ -146,7 +147,7 @@ def test_verdicts_follow_the_adjusted_p_values_and_families_are_separate():
     assert out.verdict == "lower" and out.p_adjusted == pytest.approx(2 * out.p)
     assert cand.verdict == "not distinguishable"
     slot = by[("slot_T100", "tanh/relu", "relu/tanh")]
-    assert slot.p == pytest.approx(compare.fisher_p(Proportion(0, 8, 0, 0), Proportion(5, 8, 0, 0)))
+    assert slot.p == pytest.approx(stats.fisher_p(Proportion(0, 8, 0, 0), Proportion(5, 8, 0, 0)))
     assert by[("train_T50", "tanh/relu", "tanh/tanh")].verdict == "lower"
     assert {f.key for f in fams} == {"decay_bf1", "train_T50", "train_T100", "slot_T100"}
     assert next(f for f in fams if f.key == "train_T100").detectable == compare.detectable(8, 2)

@@ -5,6 +5,7 @@ import math
 
 import pytest
 
+from analysis._util import stats
 from analysis.experiments import sweep
 from analysis.report import compare, config, gating, stages, summarise
 
@@ -54,7 +55,7 @@ def test_rows_take_the_median_rate_its_half_life_and_the_class_per_design():
     assert rows[0].decay.half_life.value == pytest.approx(math.log(2) / 0.25)
     assert [r.decay.flow for r in rows] == ["vanishing", "vanishing", "vanishing", "exploding"]
     assert rows[1].decay.variant == "rnn (relu)" and rows[3].decay.non_finite_seeds == 1
-    assert rows[0].train.solved == compare.wilson(1, 3)
+    assert rows[0].train.solved == stats.wilson(1, 3)
     comps, _ = compare.compare_all((), (), rows, 12, ())
     assert {c.family for c in comps} == {
         "gating_swap_decay",

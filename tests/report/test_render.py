@@ -36,6 +36,7 @@ CONFIG = {
     "cost_repeats": 3,
     "cost_n": 1000,
     "property_variants": ["tanh(0.5z)/tanh"],
+    "decay_variants": ["tanh/tanh", "relu/tanh", "relu/relu"],
 }
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.report import claims, render
+from analysis.audit import claims
+from analysis.report import render
 from analysis.report.model import from_json
 
 pytestmark = pytest.mark.slow

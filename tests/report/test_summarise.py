@@ -5,6 +5,7 @@ import math
 import pytest
 from report_records import decay_record, train_record
 
+from analysis._util import stats
 from analysis.flow import classify
 from analysis.report import compare, summarise
 
@@ -38,7 +39,7 @@ def test_training_rows_carry_wilson_intervals_and_steps_to_solve_quartiles():
     (row,) = summarise.training_rows([train_record("tanh/tanh", 100, solved=6)])
     assert (row.solved.k, row.solved.n) == (6, 8)
     assert (row.solved.low, row.solved.high) == pytest.approx(
-        (compare.wilson(6, 8).low, compare.wilson(6, 8).high)
+        (stats.wilson(6, 8).low, stats.wilson(6, 8).high)
     )
     # solved steps 100, 110, ..., 150: median 125, quartiles 112.5 and 137.5
     est = row.steps_to_solve

@@ -30,7 +30,7 @@ class Evidence(NamedTuple):
     decay: rows with variant, forget_bias, rate, half_life, lyapunov_max, max_abs_c, flow.
     training: rows with variant, outcome, solved, n, solve_rate_ci, solved_steps (per seed,
         None if not solved), final_test_loss (median), baseline.
-    costs: `analysis.report.costs.elementwise_costs` output; device: where they were timed.
+    costs: `analysis.bench.costs.elementwise_costs` output; device: where they were timed.
     comparisons: the page's tests; a claim about a difference reads its verdict there.
     """
 

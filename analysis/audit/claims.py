@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 import kernels
-from analysis.report.claims_base import (
+from analysis.audit.base import (
     DEPENDS,
     HOLDS,
     NOT_SUPPORTED,
@@ -26,8 +26,8 @@ from analysis.report.claims_base import (
     ClaimRow,
     Evidence,
 )
-from analysis.report.claims_measured import measured_rows
-from analysis.report.claims_properties import property_rows
+from analysis.audit.kernel_claims import property_rows
+from analysis.audit.measured import measured_rows
 
 __all__ = [
     "DEPENDS",

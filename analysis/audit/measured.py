@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 import kernels
-from analysis.report import compare
-from analysis.report.claims_base import (
+from analysis._util import stats
+from analysis.audit.base import (
     DEPENDS,
     HOLDS,
     NOT_SUPPORTED,
@@ -42,7 +42,7 @@ def _trained(row: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if row is None:
         return None
     steps = [s for s in row.get("solved_steps", []) if s is not None]
-    p = compare.wilson(len(steps), len(row.get("solved_steps", [])))
+    p = stats.wilson(len(steps), len(row.get("solved_steps", [])))
     return {
         "variant": row["variant"],
         "outcome": row["outcome"],

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 import kernels
-from analysis.report.claims_base import DEPENDS, HOLDS, WRONG, ClaimRow, grid
+from analysis.audit.base import DEPENDS, HOLDS, WRONG, ClaimRow, grid
 
 __all__ = ["property_rows"]
 
