@@ -33,6 +33,7 @@ __all__ = [
     "median_bootstrap",
     "median_iqr",
     "permutation_p",
+    "rank_correlation_p",
     "wilson",
 ]
 
@@ -176,6 +177,35 @@ def permutation_p(x: Sequence[float], y: Sequence[float], seed: int = 0) -> floa
         rng=np.random.default_rng(seed),
     )
     return float(res.pvalue)
+
+
+def rank_correlation_p(
+    x: Sequence[float], y: Sequence[float], seed: int = 0
+) -> tuple[float, float]:
+    """Spearman's rank correlation of x and y with a two-sided permutation p-value (y's order
+    shuffled against x's; non-finite pairs dropped).
+
+    Returns:
+        (rho, p); (nan, nan) with fewer than three finite pairs.
+    """
+    pairs = [(float(a), float(b)) for a, b in zip(x, y, strict=True)]
+    pairs = [(a, b) for a, b in pairs if math.isfinite(a) and math.isfinite(b)]
+    if len(pairs) < 3:
+        return math.nan, math.nan
+    xs, ys = (np.asarray(v, np.float64) for v in zip(*pairs, strict=True))
+
+    def rho(y_perm: np.ndarray) -> float:
+        return float(scipy.stats.spearmanr(xs, y_perm).statistic)
+
+    res = scipy.stats.permutation_test(
+        (ys,),
+        rho,
+        permutation_type="pairings",
+        alternative="two-sided",
+        n_resamples=PERMUTATIONS,
+        rng=np.random.default_rng(seed),
+    )
+    return float(res.statistic), float(res.pvalue)
 
 
 def holm(ps: Sequence[float]) -> list[float]:

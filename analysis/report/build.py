@@ -40,6 +40,7 @@ __all__ = [
     "preset",
     "property_rows",
     "render_dir",
+    "slope_tests",
     "reproduce_commands",
     "training_cost",
     "write_pages",
@@ -168,6 +169,26 @@ def decay_families(cfg: ReportConfig) -> list[tuple[str, float, tuple[str, ...]]
     ]
 
 
+def slope_tests(
+    cfg: ReportConfig, rows: Sequence[PropertyRow]
+) -> list[tuple[str, float, list[tuple[str, float]]]]:
+    """Per slot, each property-set variant with the mean of its activation's one-sided slopes
+    at 0 (tanh itself included as the standard LSTM): the inputs of `compare`'s slope test."""
+    slope = {r.label: (r.slope_left + r.slope_right) / 2 for r in rows}
+    out = []
+    for slot in ("candidate", "output"):
+        pairs = [("tanh/tanh", slope["tanh"])] if "tanh" in slope else []
+        for v in cfg.property_variants:
+            var = variants.get(v)
+            kernel = var.candidate if slot == "candidate" else var.output
+            other = var.output if slot == "candidate" else var.candidate
+            label = next((r.label for r in rows if r.kernel == kernel), None)
+            if var.gate == "sigmoid" and other == "tanh" and label not in (None, "tanh"):
+                pairs.append((v, slope[label]))
+        out.append((slot, cfg.train_forget_bias, pairs))
+    return out
+
+
 def property_rows(cfg: ReportConfig) -> tuple[PropertyRow, ...]:
     """The property set's members that the report's property variants use, measured."""
     from analysis.checks import properties
@@ -217,7 +238,12 @@ def summarise_run(
     training = summarise.training_rows(m["train_records"])
     gated = summarise.gating_rows(_gating_pairs(cfg), m["gating"])
     comparisons, families = compare.compare_all(
-        decay, training, gated, cfg.train_length, decay_families(cfg)
+        decay,
+        training,
+        gated,
+        cfg.train_length,
+        decay_families(cfg),
+        slope_tests(cfg, m["properties"]),
     )
     return Report(
         schema=SCHEMA,

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from analysis._util.stats import fisher_p, holm, permutation_p
+from analysis._util.stats import fisher_p, holm, permutation_p, rank_correlation_p
 from analysis.report.model import (
     Comparison,
     DecayRow,
@@ -71,6 +71,11 @@ class _Pending:
         self.items.append((a, b, setting, effect, fisher_p(ta.solved, tb.solved)))
         self.n_per_side = max(self.n_per_side, ta.solved.n, tb.solved.n)
 
+    def add_correlation(self, a: str, b: str, setting: str, x: list, y: list) -> None:
+        rho, p = rank_correlation_p(x, y)
+        self.items.append((a, b, setting, rho, p))
+        self.n_per_side = max(self.n_per_side, len(x))
+
     def close(self) -> tuple[list[Comparison], Family]:
         adjusted = holm([p for *_, p in self.items])
         comps = [
@@ -95,6 +100,7 @@ def compare_all(
     gating: Sequence[GatingRow],
     train_length: int,
     decay_families: Sequence[tuple[str, float, Sequence[str]]],
+    slopes: Sequence[tuple[str, float, Sequence[tuple[str, float]]]] = (),
 ) -> tuple[tuple[Comparison, ...], tuple[Family, ...]]:
     """Every comparison the page makes, family by family.
 
@@ -110,6 +116,10 @@ def compare_all(
     Args:
         decay, training, gating: the report's rows; train_length: the main training length;
         decay_families: the decay-rate families, declared by the caller.
+        slopes: the ``slope`` family's tests, each (slot, forget bias, [(variant, slope at
+            0)]): does the decay rate rise with the slope of the activation in that slot
+            (Spearman's rank correlation, permutation p-value)? One explanation of the
+            initialisation ranking, tested against the measured rates.
 
     Returns:
         (comparisons, families), families in page order.
@@ -131,13 +141,9 @@ def compare_all(
             if ref is not None and r.T == length and r.variant != REFERENCE:
                 fam.add_solves(r.variant, REFERENCE, f"T = {length}", r, ref)
         fams.append(fam)
-    by = {(r.variant, r.T): r for r in training}
-    out_relu, cand_relu = by.get(("tanh/relu", train_length)), by.get(("relu/tanh", train_length))
-    if out_relu is not None and cand_relu is not None:
-        fam = _Pending(f"slot_T{train_length}", "solve rate")
-        fam.add_solves("tanh/relu", "relu/tanh", f"T = {train_length}", out_relu, cand_relu)
-        fams.append(fam)
+    fams += _slot_family(training, train_length)
     fams += _gating_families(gating)
+    fams += _slope_family(decay, slopes)
     comps: list[Comparison] = []
     families: list[Family] = []
     for fam in fams:
@@ -145,6 +151,30 @@ def compare_all(
         comps += c
         families.append(f)
     return tuple(comps), tuple(families)
+
+
+def _slot_family(training: Sequence[TrainRow], length: int) -> list[_Pending]:
+    """ReLU in the output against ReLU in the candidate, at the main training length."""
+    by = {(r.variant, r.T): r for r in training}
+    out_relu, cand_relu = by.get(("tanh/relu", length)), by.get(("relu/tanh", length))
+    if out_relu is None or cand_relu is None:
+        return []
+    fam = _Pending(f"slot_T{length}", "solve rate")
+    fam.add_solves("tanh/relu", "relu/tanh", f"T = {length}", out_relu, cand_relu)
+    return [fam]
+
+
+def _slope_family(
+    decay: Sequence[DecayRow], slopes: Sequence[tuple[str, float, Sequence[tuple[str, float]]]]
+) -> list[_Pending]:
+    fam = _Pending("slope", "rank correlation")
+    for slot, fb, pairs in slopes:
+        at = {r.variant: r.rate.value for r in decay if r.forget_bias == fb}
+        have = [(v, x) for v, x in pairs if v in at]
+        if len(have) >= 3:
+            xs = [x for _, x in have]
+            fam.add_correlation("slope at 0", "decay rate", slot, xs, [at[v] for v, _ in have])
+    return [fam] if fam.items else []
 
 
 def _gating_families(rows: Sequence[GatingRow]) -> list[_Pending]:

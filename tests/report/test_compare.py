@@ -165,3 +165,39 @@ def test_no_swap_is_judged_where_the_reference_fails_the_budget():
     comps, fams = compare.compare_all((), training, (), 100, ())
     assert {f.key for f in fams} == {"train_T100"}
     assert [(c.a, c.setting) for c in comps] == [("relu/tanh", "T = 100")]
+
+
+def test_rank_correlation_p_equals_full_enumeration_of_pairings():
+    from scipy.stats import spearmanr
+
+    x = [0.25, 0.5, 1.0, 1.0, 2.0, 0.0]
+    y = [-0.2, -0.15, -0.03, -0.06, 0.002, -0.14]
+    rho, p = stats.rank_correlation_p(x, y)
+    observed = spearmanr(x, y).statistic
+    hits = sum(
+        abs(spearmanr(x, list(perm)).statistic) >= abs(observed) * (1 - 1e-12)
+        for perm in itertools.permutations(y)
+    )
+    assert rho == pytest.approx(observed)
+    assert p == pytest.approx(hits / math.factorial(6), rel=1e-9)
+    assert all(math.isnan(v) for v in stats.rank_correlation_p([1.0, 2.0], [3.0, 4.0]))
+
+
+def test_the_slope_family_tests_each_slot_once():
+    rows = summarise.decay_rows(
+        [decay_record("tanh/tanh", [-0.03 - 0.001 * i for i in range(8)])]
+    )
+    import dataclasses
+
+    extra = [
+        dataclasses.replace(rows[0], variant=v, rate=dataclasses.replace(rows[0].rate, value=r))
+        for v, r in (("a/tanh", -0.2), ("b/tanh", -0.1), ("c/tanh", -0.001), ("d/tanh", 0.0))
+    ]
+    pairs = [("tanh/tanh", 1.0), ("a/tanh", 0.25), ("b/tanh", 0.5), ("c/tanh", 2.0)]
+    comps, fams = compare.compare_all(
+        (*rows, *extra), (), (), 100, (), [("candidate", 1.0, pairs), ("output", 1.0, pairs[:2])]
+    )
+    (cmp,) = comps  # the output slot has two points: no test
+    assert (cmp.family, cmp.setting, cmp.quantity) == ("slope", "candidate", "rank correlation")
+    assert cmp.effect == pytest.approx(1.0)  # the rates rise with the slope, in rank order
+    assert fams[-1].key == "slope" and fams[-1].size == 1
