@@ -38,6 +38,7 @@ __all__ = [
     "gallery",
     "gating_decay",
     "grad_norm",
+    "init_vs_training",
     "lengths",
     "linestyle",
     "telemetry",
@@ -875,3 +876,55 @@ def gallery(names: Sequence[str] | None = None, cols: int = 5) -> Any:
         title_fontsize=8,
     )  # fmt: skip
     return fig
+
+
+def init_vs_training(points: Sequence[tuple[str, Any, Any]], ax: Any = None) -> Any:
+    """Solve rate against the half-life of the gradient at initialisation, one point per
+    trained cell, with both intervals (half-life: its 95% interval; solve rate: Wilson 95%);
+    a half-life whose interval reaches infinity is drawn to the right edge. Log x axis.
+    LSTM variants ("candidate/output") are circles in their `colour`; cell designs ("design
+    (activation)") squares in the design's colour, open for a ReLU candidate.
+
+    Args:
+        points: (label, half-life estimate with ``value``/``low``/``high``, solve rate with
+            ``k``/``n``/``low``/``high``) per cell, e.g. from the report's decay and
+            training rows.
+        ax: the Axes to draw on; a new Figure's Axes if None.
+
+    Returns:
+        the Axes.
+
+    Example::
+
+        >>> from types import SimpleNamespace as NS
+        >>> from analysis import plot
+        >>> pts = [("a", NS(value=5.0, low=4.0, high=6.0), NS(k=1, n=8, low=0.02, high=0.47)),
+        ...        ("b", NS(value=25.0, low=20.0, high=30.0), NS(k=8, n=8, low=0.68, high=1.0))]
+        >>> len(plot.init_vs_training(pts).collections) > 0
+        True
+    """
+    ax = _axes(ax, (7.0, 4.6))
+    finite = [float(h.high) for _, h, _ in points if math.isfinite(float(h.high))]
+    finite += [float(h.value) for _, h, _ in points if math.isfinite(float(h.value))]
+    right = 2.0 * max(finite, default=10.0)
+    for label, h, p in points:
+        # "design (activation)" labels: the design's colour, a square, open for ReLU
+        design, _, act = label.partition(" (")
+        key, marker = (design, "s") if act else (label, "o")
+        face = "none" if act.startswith("relu") else colour(key)
+        x = min(float(h.value), right)
+        lo, hi = min(float(h.low), right), min(float(h.high), right)
+        rate = p.k / p.n if p.n else math.nan
+        ax.errorbar(
+            [x], [rate],
+            xerr=[[max(x - lo, 0.0)], [max(hi - x, 0.0)]],
+            yerr=[[max(rate - p.low, 0.0)], [max(p.high - rate, 0.0)]],
+            fmt=marker, color=colour(key), mfc=face, label=label, capsize=3, ms=6,
+        )  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("half-life of ‖∂L/∂h_t‖ at initialisation (steps)")
+    ax.set_ylabel("share of seeds that solved it")
+    ax.set_ylim(-0.05, 1.05)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="best", framealpha=0.85, ncol=2)
+    return ax

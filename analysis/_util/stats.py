@@ -186,13 +186,15 @@ def rank_correlation_p(
     shuffled against x's; non-finite pairs dropped).
 
     Returns:
-        (rho, p); (nan, nan) with fewer than three finite pairs.
+        (rho, p); (nan, nan) with fewer than three finite pairs or a constant side.
     """
     pairs = [(float(a), float(b)) for a, b in zip(x, y, strict=True)]
     pairs = [(a, b) for a, b in pairs if math.isfinite(a) and math.isfinite(b)]
     if len(pairs) < 3:
         return math.nan, math.nan
     xs, ys = (np.asarray(v, np.float64) for v in zip(*pairs, strict=True))
+    if np.all(xs == xs[0]) or np.all(ys == ys[0]):
+        return math.nan, math.nan  # a constant side has no ranks to correlate
 
     def rho(y_perm: np.ndarray) -> float:
         return float(scipy.stats.spearmanr(xs, y_perm).statistic)

@@ -244,6 +244,9 @@ def summarise_run(
         cfg.train_length,
         decay_families(cfg),
         slope_tests(cfg, m["properties"]),
+        summarise.init_vs_training(
+            decay, training, gated, cfg.train_forget_bias, cfg.train_length
+        ),
     )
     return Report(
         schema=SCHEMA,
@@ -307,6 +310,20 @@ def render_dir(out: str | Path) -> Report:
     return report
 
 
+def _evidence(cfg: ReportConfig, report: Report, m: Mapping, meta: Mapping) -> Any:
+    """What the claims audit reads: the rows, the kernel costs, the device, the verdicts."""
+    decay_ev, train_ev = summarise.evidence_rows(
+        report.decay, [r for r in report.training if r.T == cfg.train_length]
+    )
+    return claims.Evidence(
+        decay=decay_ev,
+        training=train_ev,
+        costs=m["costs"],
+        device=meta["device"],
+        comparisons=report.comparisons,
+    )
+
+
 def build(cfg: ReportConfig, out: str | Path) -> Report:
     """Run every stage and write the report into `out`.
 
@@ -319,7 +336,7 @@ def build(cfg: ReportConfig, out: str | Path) -> Report:
     """
     import jax
 
-    from analysis.report.figures import write_figures
+    from analysis.report.figures import write_figures, write_init_vs_training
 
     out = ensure_writable_dir(out)
     meta = {**run_metadata(), "compile_cache": jax.config.jax_compilation_cache_dir}
@@ -337,16 +354,7 @@ def build(cfg: ReportConfig, out: str | Path) -> Report:
 
         m = _measure(cfg, out, stage)
         report = summarise_run(cfg, m, meta, timings)
-        decay_ev, train_ev = summarise.evidence_rows(
-            report.decay, [r for r in report.training if r.T == cfg.train_length]
-        )
-        evidence = claims.Evidence(
-            decay=decay_ev,
-            training=train_ev,
-            costs=m["costs"],
-            device=meta["device"],
-            comparisons=report.comparisons,
-        )
+        evidence = _evidence(cfg, report, m, meta)
         claim_rows = stage("claims", lambda: claims.audit(evidence, claims.run_derivative_checks()))
         gating_figure = (
             [(d.name, a) for d, a in _gating_pairs(cfg)],
@@ -358,10 +366,13 @@ def build(cfg: ReportConfig, out: str | Path) -> Report:
         )
         bar.set_description("report: write")
         timings["total"] = time.perf_counter() - t_all
+        pairs = summarise.init_vs_training(
+            report.decay, report.training, report.gating, cfg.train_forget_bias, cfg.train_length
+        )
         report = dataclasses.replace(
             report,
             claims=tuple(c._asdict() for c in claim_rows),
-            figures=tuple(figures),
+            figures=(*figures, *write_init_vs_training(out, pairs)),
         )
         atomic_write_json(out / "report.json", to_json(report))
         write_pages(out, report)

@@ -101,6 +101,7 @@ def compare_all(
     train_length: int,
     decay_families: Sequence[tuple[str, float, Sequence[str]]],
     slopes: Sequence[tuple[str, float, Sequence[tuple[str, float]]]] = (),
+    init_pairs: Sequence[tuple[str, str, DecayRow, TrainRow]] = (),
 ) -> tuple[tuple[Comparison, ...], tuple[Family, ...]]:
     """Every comparison the page makes, family by family.
 
@@ -120,6 +121,9 @@ def compare_all(
             0)]): does the decay rate rise with the slope of the activation in that slot
             (Spearman's rank correlation, permutation p-value)? One explanation of the
             initialisation ranking, tested against the measured rates.
+        init_pairs: `summarise.init_vs_training`'s pairs: the ``init_predicts`` family, per
+            group, asks whether the solve rate rises with the decay rate at initialisation
+            (Spearman's rank correlation, permutation p-value).
 
     Returns:
         (comparisons, families), families in page order.
@@ -132,6 +136,23 @@ def compare_all(
             if name in at and REFERENCE in at and name != REFERENCE:
                 fam.add_rates(name, REFERENCE, f"b_f = {fb:g}", at[name], at[REFERENCE])
         fams.append(fam)
+    fams += _train_families(training)
+    fams += _slot_family(training, train_length)
+    fams += _gating_families(gating)
+    fams += _slope_family(decay, slopes)
+    fams += _init_family(init_pairs)
+    comps: list[Comparison] = []
+    families: list[Family] = []
+    for fam in fams:
+        c, f = fam.close()
+        comps += c
+        families.append(f)
+    return tuple(comps), tuple(families)
+
+
+def _train_families(training: Sequence[TrainRow]) -> list[_Pending]:
+    """Per length, each variant's solve rate against the standard LSTM's, where it passes."""
+    fams = []
     for length in sorted({r.T for r in training}):
         fam = _Pending(f"train_T{length}", "solve rate")
         ref = next((r for r in training if r.variant == REFERENCE and r.T == length), None)
@@ -141,16 +162,7 @@ def compare_all(
             if ref is not None and r.T == length and r.variant != REFERENCE:
                 fam.add_solves(r.variant, REFERENCE, f"T = {length}", r, ref)
         fams.append(fam)
-    fams += _slot_family(training, train_length)
-    fams += _gating_families(gating)
-    fams += _slope_family(decay, slopes)
-    comps: list[Comparison] = []
-    families: list[Family] = []
-    for fam in fams:
-        c, f = fam.close()
-        comps += c
-        families.append(f)
-    return tuple(comps), tuple(families)
+    return fams
 
 
 def _slot_family(training: Sequence[TrainRow], length: int) -> list[_Pending]:
@@ -162,6 +174,17 @@ def _slot_family(training: Sequence[TrainRow], length: int) -> list[_Pending]:
     fam = _Pending(f"slot_T{length}", "solve rate")
     fam.add_solves("tanh/relu", "relu/tanh", f"T = {length}", out_relu, cand_relu)
     return [fam]
+
+
+def _init_family(pairs: Sequence[tuple[str, str, DecayRow, TrainRow]]) -> list[_Pending]:
+    fam = _Pending("init_predicts", "rank correlation")
+    for group in dict.fromkeys(g for g, *_ in pairs):
+        mine = [(d, t) for g, _, d, t in pairs if g == group]
+        if len(mine) >= 3:
+            rates = [d.rate.value for d, _ in mine]
+            solved = [t.solved.rate for _, t in mine]
+            fam.add_correlation("decay rate at initialisation", "solve rate", group, rates, solved)
+    return [fam] if fam.items else []
 
 
 def _slope_family(

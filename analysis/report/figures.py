@@ -231,6 +231,23 @@ def _draw_all(jobs: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping]:
     return pool.map_cells({k: jobs[k] for k in order}, figure_cell)
 
 
+def write_init_vs_training(out: Path, pairs: Sequence[tuple[str, str, Any, Any]]) -> list[Figure]:
+    """init_vs_training: each trained cell's solve rate against its half-life at
+    initialisation (`summarise.init_vs_training`'s pairs; drawn here, after the rows exist).
+
+    Returns:
+        [the Figure], or [] without pairs.
+    """
+    from analysis import plot
+    from analysis._util.io import save_figure
+
+    if not pairs:
+        return []
+    points = [(label, d.half_life, t.solved) for _, label, d, t in pairs]
+    save_figure(plot.init_vs_training(points).figure, out, "init_vs_training", None)
+    return [Figure("init_vs_training", "init_vs_training", {})]
+
+
 def write_figures(
     cfg: ReportConfig,
     out: Path,

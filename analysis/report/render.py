@@ -51,11 +51,11 @@ def prop(p: Any) -> str:
 
 
 def pval(p: Any) -> str:
-    """A p-value: two significant digits, "< 0.0001" below that, "–" when not tested."""
+    """A p-value: two significant digits (e.g. "0.026", "3e-05"), "–" when not tested."""
     p = float(p)
     if math.isnan(p):
         return "–"
-    return "< 0.0001" if p < 1e-4 else f"{p:.2g}"
+    return f"{p:.2g}"
 
 
 def per100(rate: Any) -> str:

@@ -33,6 +33,7 @@ __all__ = [
     "evidence_rows",
     "flow_rows",
     "gating_rows",
+    "init_vs_training",
     "length_rows",
     "train_row",
     "training_outcome",
@@ -229,6 +230,26 @@ def gating_rows(
             )
         )
     return tuple(rows)
+
+
+def init_vs_training(
+    decay: Sequence[DecayRow],
+    training: Sequence[TrainRow],
+    gating: Sequence[GatingRow],
+    forget_bias: float,
+    length: int,
+) -> tuple[tuple[str, str, DecayRow, TrainRow], ...]:
+    """Every trained cell beside its own decay at initialisation: (group, label, decay row,
+    training row). Groups: "variants" (the LSTM variants trained at `length`, decayed at
+    `forget_bias`) and "designs" (each "Why gating?" design and activation)."""
+    at = {r.variant: r for r in decay if r.forget_bias == forget_bias}
+    pairs = [
+        ("variants", t.variant, at[t.variant], t)
+        for t in training
+        if t.T == length and t.variant in at
+    ]
+    pairs += [("designs", g.decay.variant, g.decay, g.train) for g in gating if g.train]
+    return tuple(pairs)
 
 
 def evidence_rows(decay: Sequence[DecayRow], training: Sequence[TrainRow]) -> tuple[list, list]:

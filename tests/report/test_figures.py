@@ -359,3 +359,20 @@ def test_write_figures_draws_every_kind(monkeypatch, tmp_path):
     for f in figs:
         for ext in ("png", "svg"):
             assert (tmp_path / f"{f.stem}.{ext}").stat().st_size > 1000, (f.stem, ext)
+
+
+def test_init_vs_training_draws_one_point_per_cell_at_its_half_life_and_solve_rate():
+    from types import SimpleNamespace as NS
+
+    pts = [
+        ("tanh/tanh", NS(value=24.8, low=21.5, high=27.2), NS(k=5, n=8, low=0.31, high=0.86)),
+        ("relu/tanh", NS(value=4.9, low=4.1, high=5.6), NS(k=5, n=8, low=0.31, high=0.86)),
+        ("irnn (relu)", NS(value=171.0, low=44.0, high=math.inf), NS(k=0, n=8, low=0, high=0.32)),
+    ]
+    ax = plot.init_vs_training(pts)
+    points = [ln for ln in ax.get_lines() if ln.get_marker() in ("o", "s")]
+    xy = [(ln.get_xdata()[0], ln.get_ydata()[0]) for ln in points]
+    assert xy == [(24.8, 0.625), (4.9, 0.625), (171.0, 0.0)]
+    assert points[0].get_color() == plot.colour("tanh/tanh")
+    assert points[2].get_color() == plot.colour("irnn") and points[2].get_mfc() == "none"
+    assert ax.get_xscale() == "log"

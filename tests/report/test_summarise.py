@@ -95,3 +95,27 @@ def test_a_non_finite_seed_or_an_unbounded_state_makes_the_row_exploding():
     assert summarise.decay_row(decay_record("relu/relu", rates, non_finite=1)).flow == "exploding"
     unbounded = summarise.decay_row(decay_record("relu/relu", rates, length=100, c_max=101.0))
     assert unbounded.flow == "exploding" and unbounded.unbounded_state
+
+
+def test_each_trained_cell_is_paired_with_its_own_decay_at_the_training_bias():
+    decay = summarise.decay_rows(
+        [
+            decay_record("tanh/tanh", [-0.03] * 4, forget_bias=1.0),
+            decay_record("tanh/tanh", [-0.3] * 4, forget_bias=0.0),
+            decay_record("relu/tanh", [-0.15] * 4, forget_bias=1.0),
+        ]
+    )
+    training = summarise.training_rows(
+        [
+            train_record("tanh/tanh", 100, 8),
+            train_record("relu/tanh", 100, 2),
+            train_record("tanh/tanh", 50, 8),  # another length: not paired
+            train_record("tanh/relu", 100, 0),  # no decay row: not paired
+        ]
+    )
+    pairs = summarise.init_vs_training(decay, training, (), 1.0, 100)
+    assert [(g, label, d.forget_bias, t.T) for g, label, d, t in pairs] == [
+        ("variants", "relu/tanh", 1.0, 100),
+        ("variants", "tanh/tanh", 1.0, 100),
+    ]
+    assert pairs[1][2].rate.value == pytest.approx(-0.03)
