@@ -192,6 +192,12 @@ def names() -> tuple[str, ...]:
     return tuple(sorted(_REGISTRY))
 
 
+def builtin_names() -> tuple[str, ...]:
+    """The registered names without formula kernels ("formula:EXPR", registered on first use):
+    the catalogue itself, whatever formulas a process has used so far."""
+    return tuple(n for n in names() if not n.startswith(FORMULA_PREFIX))
+
+
 def registered(name: str) -> bool:
     """True when ``name`` is in the registry (a "formula:EXPR" name only once it was used)."""
     return name in _REGISTRY

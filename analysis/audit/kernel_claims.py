@@ -81,8 +81,8 @@ def _leaky_propagates() -> ClaimRow:
 
 
 def _unit_properties() -> ClaimRow:
-    bounded = {n: kernels.get(n).properties.bounded for n in kernels.names()}
-    mono = {n: kernels.get(n).properties.monotonic for n in kernels.names()}
+    bounded = {n: kernels.get(n).properties.bounded for n in kernels.builtin_names()}
+    mono = {n: kernels.get(n).properties.monotonic for n in kernels.builtin_names()}
     return ClaimRow(
         "unit-properties",
         "general",

@@ -148,8 +148,8 @@ def _gallery_names(cfg: ReportConfig) -> list[str]:
 
     if cfg.gallery_kernels:
         return list(cfg.gallery_kernels)
-    seed = [n for n in SEED_KERNELS if n in kernels.names()]
-    return seed + [n for n in kernels.names() if n not in seed]
+    seed = [n for n in SEED_KERNELS if n in kernels.builtin_names()]
+    return seed + [n for n in kernels.builtin_names() if n not in seed]
 
 
 def _pair(row: Any) -> tuple[str, str]:

@@ -96,7 +96,7 @@ def run_verify(cfg: ReportConfig) -> list[dict]:
     import kernels
     from analysis.checks.verify import verify_activation
 
-    names = cfg.verify_kernels or kernels.names()
+    names = cfg.verify_kernels or kernels.builtin_names()
     # Serial: XLA:CPU programs executing at once from several threads can hang (see sweep).
     return [
         _verify_row(n, verify_activation(kernels.get(n), n_random=cfg.verify_points)) for n in names

@@ -183,3 +183,13 @@ def test_monotone_kernels_have_nonnegative_grad(name, x):
     assert abs(g) <= act.properties.max_abs_grad * (1 + 1e-12)
     if act.properties.monotonic:
         assert g >= 0
+
+
+def test_builtin_names_leave_out_formula_kernels_a_process_has_used():
+    name = "formula:tanh(3*z)"
+    try:
+        kernels.get(name)
+        assert name in kernels.names() and name not in kernels.builtin_names()
+        assert set(kernels.builtin_names()) == set(kernels.names()) - {name}
+    finally:
+        kernels.unregister(name)
