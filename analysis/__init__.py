@@ -3,7 +3,7 @@
 The subpackages are layers, each importing only those below it (``tests/test_architecture.py``
 keeps it so)::
 
-    _util        errors, atomic I/O, progress bars, timing, statistics, shared constants
+    util         errors, atomic I/O, progress bars, timing, statistics, shared constants
     checks       kernel verification; the formula checker                    (layer 1)
     cells        recurrent cells: the LSTM with its fused path, GRU, RNN, sLSTM, ... (layer 1)
     flow         per-step gradient norms, decay fits, Lyapunov, telemetry    (layer 2)

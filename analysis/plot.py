@@ -168,7 +168,7 @@ def _matrix(rows: Any) -> np.ndarray:
 
 def _band(rows: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x, median, min, max) over rows of possibly different lengths; non-finite ignored."""
-    from analysis._util import stats
+    from analysis.util import stats
 
     return stats.band(rows)
 

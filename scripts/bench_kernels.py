@@ -38,8 +38,8 @@ def main() -> None:
     if cfg.size < 1 or cfg.repeats < 2:
         p.error("--size must be >= 1 and --repeats >= 2")
 
-    from analysis._util.io import atomic_write_text
     from analysis.bench import kernels as kernel_bench
+    from analysis.util.io import atomic_write_text
 
     res = kernel_bench.run(cfg.size, cfg.repeats, cfg.seed, with_verify=not cfg.skip_verify)
     text = kernel_bench.markdown(res)

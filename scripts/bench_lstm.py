@@ -10,8 +10,8 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-from analysis._util.io import atomic_write_json, atomic_write_text
 from analysis.bench import peers as bench
+from analysis.util.io import atomic_write_json, atomic_write_text
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,8 @@ def row(b: Bench, t: int) -> str:
 
 
 def main() -> None:
-    from analysis._util import io
     from analysis.runtime import compile_cache
+    from analysis.util import io
 
     b = parse()
     cache = compile_cache.enable()

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # own subpackage; never from a peer subpackage of the same layer, never upwards.
 LAYERS = {
     "kernels": 0,
-    "analysis._util": 0,
+    "analysis.util": 0,
     "analysis.runtime": 1,
     "analysis.checks": 1,
     "analysis.cells": 1,

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 import kernels
-from analysis._util import stats
 from analysis.audit.base import (
     DEPENDS,
     HOLDS,
@@ -21,6 +20,7 @@ from analysis.audit.base import (
     Evidence,
     grid,
 )
+from analysis.util import stats
 
 __all__ = ["measured_rows"]
 

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 import kernels
-from analysis._util.timing import time_interleaved
+from analysis.util.timing import time_interleaved
 
 __all__ = ["elementwise_costs"]
 

@@ -69,8 +69,8 @@ def run(size: int, repeats: int, seed: int = 0, with_verify: bool = True) -> dic
     import jax.numpy as jnp
 
     import kernels
-    from analysis._util.io import run_metadata
     from analysis.checks import verify
+    from analysis.util.io import run_metadata
 
     kx, kc = jax.random.split(jax.random.key(seed))
     x = jax.random.normal(kx, (size,), jnp.float32) * 4

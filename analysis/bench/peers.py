@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis._util.errors import UsageError
 from analysis.bench import table
 from analysis.bench.shapes import (
     CPU_SHAPES,
@@ -35,6 +34,7 @@ from analysis.bench.shapes import (
     parse_shapes,
 )
 from analysis.bench.table import targets, to_markdown
+from analysis.util.errors import UsageError
 
 
 def _worker_cmd(variant: Implementation, shape: Shape, extra: Sequence[str]) -> list[str]:
@@ -247,7 +247,7 @@ def run_bench(cfg: BenchConfig, progress: Any = None, on_shape: Any = None) -> d
     """
     from importlib import metadata
 
-    from analysis._util.io import run_metadata
+    from analysis.util.io import run_metadata
 
     out: dict[str, Any] = {"config": cfg, **run_metadata(), "shapes": {}, "rss": []}
     out["peer_versions"] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
-from analysis._util.errors import UsageError
+from analysis.util.errors import UsageError
 
 __all__ = [
     "CPU_SHAPES",

@@ -12,10 +12,10 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from analysis._util.errors import UsageError
 from analysis.runtime import configure_xla
 from analysis.runtime.devices import use_device
 from analysis.runtime.lock import output_lock
+from analysis.util.errors import UsageError
 
 __all__ = ["COMMANDS", "OneLineParser", "build_parser", "join_raw_values", "main"]
 

@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from analysis._util import stats
 from analysis.cells import lstm
 from analysis.experiments import decay_measure
 from analysis.experiments.decay_config import FIELDS, LSTM_FIELDS, RUN_FIELDS, DecayConfig
 from analysis.flow import classify, gradients
+from analysis.util import stats
 
 __all__ = [
     "FIELDS",

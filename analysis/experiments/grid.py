@@ -13,8 +13,8 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from analysis._util.errors import UsageError
 from analysis.experiments.store import canonical, cell_key
+from analysis.util.errors import UsageError
 
 __all__ = ["expand_grid", "group_cells", "parse_compare", "stack_cells", "unstack_cells"]
 

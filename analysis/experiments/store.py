@@ -26,9 +26,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from analysis._util import io
-from analysis._util.constants import RESULTS_SCHEMA
-from analysis._util.errors import UsageError
+from analysis.util import io
+from analysis.util.constants import RESULTS_SCHEMA
+from analysis.util.errors import UsageError
 
 __all__ = [
     "RESULTS_FILE",

@@ -20,10 +20,6 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from analysis._util import io
-from analysis._util.constants import DEFAULT_COMPILE_WORKERS
-from analysis._util.errors import UsageError
-from analysis._util.progress import progress
 from analysis.experiments.grid import (
     expand_grid,
     group_cells,
@@ -54,6 +50,10 @@ from analysis.runtime.sharding import (
     mesh,
     seed_keys,
 )
+from analysis.util import io
+from analysis.util.constants import DEFAULT_COMPILE_WORKERS
+from analysis.util.errors import UsageError
+from analysis.util.progress import progress
 
 __all__ = [
     "DEFAULT_COMPILE_WORKERS",

@@ -36,7 +36,6 @@ import jax
 import numpy as np
 
 import analysis.runtime as runtime
-from analysis._util.progress import progress
 from analysis.experiments import snapshots
 from analysis.experiments.train_config import OPTIMIZERS, TrainConfig
 from analysis.experiments.train_model import (
@@ -56,6 +55,7 @@ from analysis.experiments.train_model import (
     train_chunk,
     train_step,
 )
+from analysis.util.progress import progress
 
 __all__ = [
     "OPTIMIZERS",

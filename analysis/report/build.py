@@ -18,13 +18,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from analysis._util.io import (
+from analysis.util.io import (
     atomic_write_json,
     atomic_write_text,
     ensure_writable_dir,
     run_metadata,
 )
-from analysis._util.progress import progress
+from analysis.util.progress import progress
 from analysis.audit import claims
 from analysis.report import compare, gating, stages, summarise, variants
 from analysis.report.config import PRESETS, STAGES, ReportConfig, preset

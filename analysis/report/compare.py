@@ -8,7 +8,7 @@ section never flips an earlier verdict. A difference is "higher" or "lower" at a
 p < `ALPHA`, otherwise "not distinguishable". Half-lives are reported, not tested (a growing
 gradient's half-life is infinite).
 
-The intervals and tests themselves are `analysis._util.stats`' (scipy.stats); this module
+The intervals and tests themselves are `analysis.util.stats`' (scipy.stats); this module
 declares the families, adjusts within them and turns adjusted p-values into verdicts.
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from analysis._util.stats import fisher_p, holm, permutation_p, rank_correlation_p
+from analysis.util.stats import fisher_p, holm, permutation_p, rank_correlation_p
 from analysis.report.model import (
     Comparison,
     DecayRow,

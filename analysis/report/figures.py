@@ -46,7 +46,7 @@ Entry = tuple[str, str, dict[str, Any]]  # (stem, kind, params): what a job hand
 def _decay(cfg: ReportConfig, out: Path, fb: float, recs: Sequence[Mapping]) -> list[Entry]:
     """decay_bf{fb} and telemetry_bf{fb}."""
     from analysis import plot
-    from analysis._util.io import save_figure
+    from analysis.util.io import save_figure
 
     labels = [summarise.variant_of(r["config"]) for r in recs]
     ax = plot.decay(recs, label=labels)
@@ -68,7 +68,7 @@ def _main_length(cfg: ReportConfig, records: Sequence[Mapping]) -> list[Mapping]
 def _training(cfg: ReportConfig, out: Path, records: Sequence[Mapping]) -> list[Entry]:
     """train (test loss at the main length) and lengths (solve rate against T)."""
     from analysis import plot
-    from analysis._util.io import save_figure
+    from analysis.util.io import save_figure
 
     done: list[Entry] = []
     main = _main_length(cfg, records)
@@ -94,7 +94,7 @@ def _training(cfg: ReportConfig, out: Path, records: Sequence[Mapping]) -> list[
 def _flow(cfg: ReportConfig, out: Path, records: Sequence[Mapping]) -> list[Entry]:
     """flow_heatmap and flow_half_life (gradient flow during training), if snapshots exist."""
     from analysis import plot
-    from analysis._util.io import save_figure
+    from analysis.util.io import save_figure
 
     main = [
         r
@@ -113,7 +113,7 @@ def _gating(
 ) -> list[Entry]:
     """gating_decay: the "Why gating?" designs' decay, one panel per candidate activation."""
     from analysis import plot
-    from analysis._util.io import save_figure
+    from analysis.util.io import save_figure
 
     fig = plot.gating_decay(records, pairs, cfg.gating_activations)
     save_figure(fig, out, "gating_decay", dataclasses.asdict(cfg))
@@ -123,7 +123,7 @@ def _gating(
 def _gallery(cfg: ReportConfig, out: Path, names: Sequence[str]) -> list[Entry]:
     """gallery: every kernel's f, f', f'' in one grid."""
     from analysis import plot
-    from analysis._util.io import save_figure
+    from analysis.util.io import save_figure
 
     del cfg
     save_figure(plot.gallery(names), out, "gallery", None)
@@ -239,7 +239,7 @@ def write_init_vs_training(out: Path, pairs: Sequence[tuple[str, str, Any, Any]]
         [the Figure], or [] without pairs.
     """
     from analysis import plot
-    from analysis._util.io import save_figure
+    from analysis.util.io import save_figure
 
     if not pairs:
         return []

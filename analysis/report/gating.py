@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from analysis._util.constants import DEFAULT_COMPILE_WORKERS
+from analysis.util.constants import DEFAULT_COMPILE_WORKERS
 from analysis.report import stages, variants
 from analysis.report.config import ReportConfig
 

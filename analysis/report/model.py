@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 # the value types of every interval on the page (defined with the statistics that make them)
-from analysis._util.stats import Estimate, Proportion
+from analysis.util.stats import Estimate, Proportion
 
 __all__ = [
     "SCHEMA",

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis._util.constants import DEFAULT_COMPILE_WORKERS
+from analysis.util.constants import DEFAULT_COMPILE_WORKERS
 from analysis.report import variants
 from analysis.report.config import COST_KERNELS, ReportConfig
 

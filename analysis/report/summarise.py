@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis._util import stats
+from analysis.util import stats
 from analysis.flow import classify
 from analysis.report import compare, variants
 from analysis.report.model import (

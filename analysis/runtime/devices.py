@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from analysis._util.errors import UsageError
 from analysis.runtime.xla_flags import backend_started
+from analysis.util.errors import UsageError
 
 __all__ = ["PLATFORMS", "use_device"]
 

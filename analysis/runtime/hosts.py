@@ -37,7 +37,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from analysis._util.errors import UsageError
+from analysis.util.errors import UsageError
 
 __all__ = [
     "ENV_COORDINATOR",

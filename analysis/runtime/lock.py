@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from analysis._util.errors import UsageError
+from analysis.util.errors import UsageError
 
 __all__ = [
     "LOCK_NAME",

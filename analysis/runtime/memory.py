@@ -23,7 +23,7 @@ import os
 import re
 from pathlib import Path
 
-from analysis._util.errors import UsageError
+from analysis.util.errors import UsageError
 
 __all__ = [
     "ENV_LIMIT",

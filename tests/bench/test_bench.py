@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis._util.errors import UsageError
 from analysis.bench import peers as bench
 from analysis.cli.app import main
+from analysis.util.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = bench.SHAPES["tiny"]

@@ -27,8 +27,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis._util import io as aio
 from analysis.cli import app
+from analysis.util import io as aio
 
 # command -> (module, attribute) of the call that starts its slow work.
 WORK = {

@@ -50,9 +50,9 @@ def main_map(out_json: str) -> None:
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
 
-    from analysis._util import io
     from analysis.experiments import sweep
     from analysis.runtime import sharding
+    from analysis.util import io
 
     seeds = [3, 1, 4, 1, 5, 9, 2]  # 7: padding is needed on 2 and 4 devices
     fn = functools.partial(chain, depth=5)
@@ -86,8 +86,8 @@ def main_map(out_json: str) -> None:
 
 
 def main_sweep(out_dir: str, calls: str, n_cells: int, sleep_s: float, tag: str) -> None:
-    from analysis._util import io
     from analysis.experiments import sweep
+    from analysis.util import io
 
     def run_cell(config, seeds):
         io.append_jsonl(calls, {"tag": tag, "cell": config["cell"]})

@@ -9,10 +9,10 @@ import json
 
 import pytest
 
-from analysis._util import io
-from analysis._util.constants import RESULTS_SCHEMA
 from analysis.cli import app
 from analysis.experiments import sweep
+from analysis.util import io
+from analysis.util.constants import RESULTS_SCHEMA
 
 VERSION = importlib.import_module("analysis").__version__
 TINY_DECAY = ["decay", "--hidden", "2", "--length", "4", "--batch", "1", "--seeds", "1"]

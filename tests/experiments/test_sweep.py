@@ -18,9 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from analysis._util.errors import UsageError
 from analysis.experiments import sweep
 from analysis.runtime import hosts, sharding
+from analysis.util.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = ROOT / "tests" / "experiments" / "_sweep_worker.py"

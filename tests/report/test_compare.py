@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from report_records import decay_record, train_record
 
-from analysis._util import stats
+from analysis.util import stats
 from analysis.report import compare, summarise
 from analysis.report.model import Proportion
 

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from analysis._util import stats
+from analysis.util import stats
 from analysis.experiments import sweep
 from analysis.report import compare, config, gating, stages, summarise
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from report_records import decay_record, train_record
 
-from analysis._util.io import to_json as json_text
+from analysis.util.io import to_json as json_text
 from analysis.report import compare, render, summarise
 from analysis.report.model import SCHEMA, Figure, PropertyRow, Report, from_json, to_json
 

@@ -5,7 +5,7 @@ import math
 import pytest
 from report_records import decay_record, train_record
 
-from analysis._util import stats
+from analysis.util import stats
 from analysis.flow import classify
 from analysis.report import compare, summarise
 

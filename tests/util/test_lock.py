@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis._util.errors import UsageError
 from analysis.cli import app
 from analysis.runtime import lock
+from analysis.util.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 # A child that takes the lock of OUT for COMMAND, says "held", then waits to be killed.

@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import cli
-from analysis._util.errors import UsageError
 from analysis.experiments.decay_config import DecayConfig
 from analysis.experiments.train_config import TrainConfig
 from analysis.runtime import memory
+from analysis.util.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from analysis._util.io import save_figure
+from analysis.util.io import save_figure
 
 
 def _figure(kind: str):

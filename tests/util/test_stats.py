@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from analysis._util import stats
+from analysis.util import stats
 
 
 def test_median_skips_nan_and_keeps_inf():

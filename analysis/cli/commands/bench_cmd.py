@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _positive_int(name: str, text: str) -> int:
-    from analysis._util.errors import UsageError
+    from analysis.util.errors import UsageError
 
     try:
         value = int(text)
@@ -40,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
     """Time every installed implementation; write bench.md and bench.json into --out."""
     from pathlib import Path
 
-    from analysis._util.io import atomic_write_json, atomic_write_text, ensure_writable_dir
     from analysis.bench import peers as bench
+    from analysis.util.io import atomic_write_json, atomic_write_text, ensure_writable_dir
 
     shapes = bench.parse_shapes(args.shapes)
     repeats = _positive_int("repeats", args.repeats)

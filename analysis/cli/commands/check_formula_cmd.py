@@ -8,7 +8,7 @@ import os
 import re
 from pathlib import Path
 
-from analysis._util.errors import UsageError
+from analysis.util.errors import UsageError
 
 HELP = "check a claimed derivative exactly, in 50+ digits (exit 0 match, 1 mismatch)"
 # Options whose value is a formula: "--df -1/z^2" is the formula -1/z^2, not an option.
@@ -172,8 +172,8 @@ def run(args: argparse.Namespace) -> int:
     """Check df (and d2f) against f exactly; exit 0 match, 1 mismatch, 2 bad input."""
     params, domain = _validate(args)
 
-    from analysis._util.io import atomic_write_json, run_metadata
     from analysis.checks.formula import check_formula
+    from analysis.util.io import atomic_write_json, run_metadata
 
     res = check_formula(args.f, args.df, params, domain, d2f=args.d2f, n_points=args.points)
     first = {k: getattr(res, k) for k in (

@@ -96,10 +96,10 @@ def _normalise_spec(spec: str) -> str:
 
 def _cells(args: argparse.Namespace) -> tuple[dict, dict, list[dict]]:
     """(base cell, --compare grid, every cell), all validated: UsageError before any work."""
-    from analysis._util.errors import UsageError, as_usage_error
     from analysis.cli.commands.train_fields import option_specs
     from analysis.experiments import sweep
     from analysis.experiments.decay_config import FIELDS, DecayConfig, field_parsers
+    from analysis.util.errors import UsageError, as_usage_error
 
     base = {name: getattr(args, name) for name in FIELDS if name != "options"}
     base.update(option_specs(args.option))
@@ -130,8 +130,8 @@ def _check_memory(cells: list[dict], n_seeds: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep of decay cells, write results.jsonl, decay.json and the figures."""
-    from analysis._util import io
     from analysis.experiments import decay, sweep
+    from analysis.util import io
 
     t_start = time.perf_counter()
     base, compare, cells = _cells(args)
@@ -162,8 +162,8 @@ def run(args: argparse.Namespace) -> int:
 def _write_outputs(out_dir, base, compare, seeds, records, t_start) -> list[dict]:
     """decay.png/.svg, telemetry.png/.svg and decay.json; returns the summary rows."""
     from analysis import plot
-    from analysis._util import io
     from analysis.experiments import decay, sweep
+    from analysis.util import io
 
     fields = list(compare)
     labels = [decay.variant_label(r["config"], fields) for r in records]

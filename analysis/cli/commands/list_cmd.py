@@ -25,8 +25,8 @@ def check_json_path(path: str | None) -> None:
     """UsageError (exit 2, one line) unless ``path`` can be written; run before any work."""
     if not path:
         return
-    from analysis._util.errors import UsageError
-    from analysis._util.io import ensure_writable_dir
+    from analysis.util.errors import UsageError
+    from analysis.util.io import ensure_writable_dir
 
     p = Path(path)
     try:
@@ -84,7 +84,7 @@ def rows(names: list[str] | None = None) -> list[dict]:
 
 def _validate(names: list[str]) -> list[str]:
     import kernels
-    from analysis._util.errors import UsageError
+    from analysis.util.errors import UsageError
 
     for n in names:
         try:
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the kernels with their properties; exit 0."""
     check_json_path(args.json)
     names = _validate(getattr(args, "names", []) or [])
-    from analysis._util.io import atomic_write_json
+    from analysis.util.io import atomic_write_json
 
     table = rows(names or None)
     print(
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
                 f"(left {k['left']:.4g}, right {k['right']:.4g}; jax.nn {jnn}): {k['reason']}"
             )
     if args.json:
-        from analysis._util.io import run_metadata
+        from analysis.util.io import run_metadata
 
         # an object, not a bare list, so that it carries the schema and the versions
         atomic_write_json(args.json, {"kernels": table, **run_metadata()})

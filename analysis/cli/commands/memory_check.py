@@ -21,9 +21,9 @@ def check_sweep(
         describe: (the largest cell's config, k) -> the run named by its sizes.
         advice: what to reduce, e.g. "reduce --length or --seeds".
     """
-    from analysis._util.constants import DEFAULT_COMPILE_WORKERS
-    from analysis._util.errors import as_usage_error
     from analysis.runtime import memory, pool
+    from analysis.util.constants import DEFAULT_COMPILE_WORKERS
+    from analysis.util.errors import as_usage_error
 
     sizes = [c.estimated_bytes(n_seeds) for c in configs]
     k = min(len(sizes), max(pool.default_processes(), DEFAULT_COMPILE_WORKERS))

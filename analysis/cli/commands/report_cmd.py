@@ -50,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         the exit status.
     """
-    from analysis._util.errors import UsageError
-    from analysis._util.io import ensure_writable_dir
+    from analysis.util.errors import UsageError
+    from analysis.util.io import ensure_writable_dir
 
     if args.render is not None:
         from analysis.report.build import render_dir

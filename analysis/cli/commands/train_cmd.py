@@ -116,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         the exit status.
     """
-    from analysis._util.errors import UsageError, as_usage_error
-    from analysis._util.io import ensure_writable_dir
+    from analysis.util.errors import UsageError, as_usage_error
+    from analysis.util.io import ensure_writable_dir
 
     with as_usage_error():
         from analysis.cli.commands.train_fields import compare_fields
@@ -159,9 +159,9 @@ def settle_snapshots(cell: dict, given: bool) -> dict:
     Raises:
         UsageError: more snapshots were asked for than there are evaluation steps.
     """
-    from analysis._util.errors import UsageError
     from analysis.experiments.snapshots import schedule
     from analysis.experiments.train import TrainConfig
+    from analysis.util.errors import UsageError
 
     def count(n: int) -> int:
         return len(schedule(TrainConfig.from_dict({**cell, "snapshots": n})))
@@ -236,9 +236,9 @@ def _work(cells: list[dict], seeds: list[int], compared: list[str], out: Any) ->
     import time
 
     from analysis import plot
-    from analysis._util import io
-    from analysis._util.constants import DEFAULT_COMPILE_WORKERS
     from analysis.experiments import sweep
+    from analysis.util import io
+    from analysis.util.constants import DEFAULT_COMPILE_WORKERS
 
     t0 = time.perf_counter()
     # A module-level function: on CPU, variants train in two worker processes (sweep.run).

@@ -130,8 +130,8 @@ def option_specs(specs: list[str]) -> dict[str, Any]:
     Returns:
         name -> typed value (`decay_config.literal`).
     """
-    from analysis._util.errors import UsageError
     from analysis.experiments.decay_config import literal
+    from analysis.util.errors import UsageError
 
     out = {}
     for spec in specs:
@@ -151,8 +151,8 @@ def options(specs: list[str]) -> dict[str, Any]:
     Returns:
         name -> typed value.
     """
-    from analysis._util.errors import UsageError
     from analysis.experiments.train_config import RUN_FIELDS
+    from analysis.util.errors import UsageError
 
     out = option_specs(specs)
     for name in out:

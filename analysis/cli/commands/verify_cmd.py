@@ -43,8 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _validate(args: argparse.Namespace) -> tuple[list[str], tuple[str, ...]]:
     import kernels
-    from analysis._util.errors import UsageError
     from analysis.cli.commands.list_cmd import check_json_path
+    from analysis.util.errors import UsageError
 
     valid = kernels.names()
     unknown = [n for n in args.names if n not in valid and not n.startswith("formula:")]
@@ -72,9 +72,9 @@ def run(args: argparse.Namespace) -> int:
     names, dtypes = _validate(args)
 
     import kernels
-    from analysis._util.io import atomic_write_json, run_metadata
-    from analysis._util.progress import progress
     from analysis.checks import verify
+    from analysis.util.io import atomic_write_json, run_metadata
+    from analysis.util.progress import progress
 
     t0 = time.perf_counter()
     reports = [

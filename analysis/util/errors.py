@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+__all__ = ["UsageError", "as_usage_error"]
+
 
 class UsageError(ValueError):
     """A user's mistake (bad argument, unknown name, unwritable path): exit 2, no traceback."""

@@ -19,8 +19,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from analysis._util.constants import RESULTS_SCHEMA
-from analysis._util.errors import UsageError
+from analysis.util.constants import RESULTS_SCHEMA
+from analysis.util.errors import UsageError
 
 __all__ = [
     "actgrad_version",

@@ -6,10 +6,13 @@ import os
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+__all__ = ["enabled", "progress"]
+
 T = TypeVar("T")
 
 
 def enabled() -> bool:
+    """Whether progress bars are drawn (ACTGRAD_PROGRESS=0 turns them off)."""
     return os.environ.get("ACTGRAD_PROGRESS", "1") != "0"
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import jax
 
+__all__ = ["time_call", "time_interleaved"]
+
 
 def time_call(fn: Callable[..., Any], *args: Any, repeats: int = 20, warmup: int = 2) -> dict:
     """Median (and min, max) seconds of ``fn(*args)``; compile time measured separately.
