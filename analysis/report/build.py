@@ -174,7 +174,7 @@ def slope_tests(
 ) -> list[tuple[str, float, list[tuple[str, float]]]]:
     """Per slot, each property-set variant with the mean of its activation's one-sided slopes
     at 0 (tanh itself included as the standard LSTM): the inputs of `compare`'s slope test."""
-    slope = {r.label: (r.slope_left + r.slope_right) / 2 for r in rows}
+    slope = {r.label: (r.measured.slope_left + r.measured.slope_right) / 2 for r in rows}
     out = []
     for slot in ("candidate", "output"):
         pairs = [("tanh/tanh", slope["tanh"])] if "tanh" in slope else []
@@ -205,12 +205,7 @@ def property_rows(cfg: ReportConfig) -> tuple[PropertyRow, ...]:
         if label != "tanh" and label not in used:
             continue
         m = tanh if label == "tanh" else properties.measure(kernel)
-        measured = {k: v for k, v in dataclasses.asdict(m).items() if k != "name"}
-        rows.append(
-            PropertyRow(
-                label=label, kernel=kernel, **measured, differs=properties.differs_from(m, tanh)
-            )
-        )
+        rows.append(PropertyRow(label, kernel, m, properties.differs_from(m, tanh)))
     return tuple(rows)
 
 

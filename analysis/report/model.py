@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 # the value types of every interval on the page (defined with the statistics that make them)
+from analysis.checks.properties import Measured
 from analysis.util.stats import Estimate, Proportion
 
 __all__ = [
@@ -137,19 +138,12 @@ class GatingRow:
 
 @dataclass(frozen=True)
 class PropertyRow:
-    """One activation of the property set, measured (`analysis.checks.properties`):
-    ``differs`` lists the properties in which it differs from tanh."""
+    """One activation of the property set: its label, kernel, the measurement
+    (`analysis.checks.properties.Measured`) and the properties in which it differs from tanh."""
 
     label: str
     kernel: str
-    sup_abs: float
-    bounded: bool
-    f_at_0: float
-    mean_normal: float
-    centred: bool
-    slope_left: float
-    slope_right: float
-    curvature: float
+    measured: Measured
     differs: tuple[str, ...]
 
 
@@ -306,4 +300,9 @@ def from_json(data: dict[str, Any]) -> Report:
             f"report.json has schema {data.get('schema')!r}; this actgrad reads schema {SCHEMA}"
             " (run `actgrad report` again to measure it anew)"
         )
-    return _load(Report, data)
+    try:
+        return _load(Report, data)
+    except (KeyError, TypeError, ValueError) as e:  # a field missing or of another shape
+        raise ValueError(
+            f"report.json does not hold a schema {SCHEMA} report ({type(e).__name__}: {e})"
+        ) from None

@@ -12,6 +12,7 @@ import pytest
 from report_records import decay_record, train_record
 
 from analysis.util.io import to_json as json_text
+from analysis.checks.properties import Measured
 from analysis.report import compare, render, summarise
 from analysis.report.model import SCHEMA, Figure, PropertyRow, Report, from_json, to_json
 
@@ -85,18 +86,13 @@ def fixed_report() -> Report:
         gating=(),
         gating_reused={"decay": 0, "train": 0},
         properties=(
-            PropertyRow("tanh", "tanh", 1.0, True, 0.0, 0.0, True, 1.0, 1.0, 0.7698, ()),
+            PropertyRow(
+                "tanh", "tanh", Measured("tanh", 1.0, True, 0.0, 0.0, True, 1.0, 1.0, 0.7698), ()
+            ),
             PropertyRow(
                 "tanh(0.5z)",
                 "formula:tanh(z/2)",
-                1.0,
-                True,
-                0.0,
-                0.0,
-                True,
-                0.5,
-                0.5,
-                0.1925,
+                Measured("formula:tanh(z/2)", 1.0, True, 0.0, 0.0, True, 0.5, 0.5, 0.1925),
                 ("slope", "curvature"),
             ),
         ),
@@ -160,6 +156,10 @@ def test_another_schema_is_refused_with_one_line():
     data = json.loads(json_text(to_json(fixed_report())))
     data["schema"] = 1
     with pytest.raises(ValueError, match="schema 1"):
+        from_json(data)
+    data["schema"] = 2
+    del data["decay"][0]["rate"]
+    with pytest.raises(ValueError, match="does not hold a schema 2 report"):
         from_json(data)
 
 
