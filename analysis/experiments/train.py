@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 import analysis.runtime as runtime
@@ -72,6 +74,7 @@ __all__ = [
     "init_state",
     "loss_fn",
     "make_optimizer",
+    "program_config",
     "run_cell",
     "run_lstm",
     "train",
@@ -188,14 +191,16 @@ def _loop(cfg: TrainConfig, keys: Any, state: TrainState, log: _Log, desc: str) 
     return state
 
 
-def _per_seed(cfg: TrainConfig, seeds: Sequence[int], state: TrainState, log: _Log) -> list:
+def _per_seed(
+    cfg: TrainConfig, seeds: Sequence[int], lrs: Sequence[float], state: TrainState, log: _Log
+) -> list:
     cat = StepMetrics(*(np.concatenate(m, axis=1) for m in zip(*log.metrics, strict=True)))
     diverged = np.asarray(state.diverged_at)
     done = np.asarray(state.step)
     test_loss = np.stack(log.test_loss, axis=1)
     solved = np.stack(log.solved, axis=1)
     rows = []
-    for s, seed in enumerate(seeds):
+    for s, (seed, lr) in enumerate(zip(seeds, lrs, strict=True)):
         d = int(diverged[s])
         n = cfg.steps if d < 0 else d + 1
         valid = [j for j, st in enumerate(log.test_steps) if d < 0 or st <= d]
@@ -203,6 +208,7 @@ def _per_seed(cfg: TrainConfig, seeds: Sequence[int], state: TrainState, log: _L
         rows.append(
             {
                 "seed": int(seed),
+                "lr": float(lr),
                 "loss": [float(v) for v in cat.loss[s][:n]],
                 "grad_norm": [float(v) for v in cat.grad_norm[s][:n]],
                 "update_norm": [float(v) for v in cat.update_norm[s][:n]],
@@ -236,6 +242,7 @@ def init_config(cfg: TrainConfig) -> TrainConfig:
     d = TrainConfig()
     return replace(
         cfg,
+        lr=d.lr,
         gate=d.gate,
         candidate=d.candidate,
         output=d.output,
@@ -249,31 +256,57 @@ def init_config(cfg: TrainConfig) -> TrainConfig:
     )
 
 
-def train(cfg: TrainConfig, seeds: Sequence[int], *, desc: str = "train") -> dict[str, Any]:
+def program_config(cfg: TrainConfig) -> TrainConfig:
+    """`cfg` as the jitted training programs see it: the learning rate is each seed's
+    (`TrainState.lr`), so runs that differ only in it share their compiled programs (the
+    learning-rate search and the evaluation at the chosen rate compile once).
+
+    Args:
+        cfg: the run.
+
+    Returns:
+        ``cfg`` with ``lr`` at its default.
+    """
+    return replace(cfg, lr=TrainConfig().lr)
+
+
+def train(
+    cfg: TrainConfig,
+    seeds: Sequence[int],
+    *,
+    desc: str = "train",
+    lrs: Sequence[float] | None = None,
+) -> dict[str, Any]:
     """Train one model per seed (vmapped together) for cfg.steps steps; JSON-able results.
 
     Args:
         cfg: the run (validated on construction).
-        seeds: S integer seeds; seed s uses jax.random.key(s).
+        seeds: S integer seeds; seed s uses jax.random.key(s) (a seed may repeat: with `lrs`,
+            the same initialisation and batches at several learning rates).
         desc: progress-bar label.
+        lrs: S learning rates, one per seed (each finite and > 0); None: ``cfg.lr`` for all.
 
     Returns:
         {"config" (``cfg.to_dict()``: the cell and all its options), "seeds", "task",
         "baseline", "wall_s", "compile_s", "steps_per_s",
         "snapshot_s", "snapshot_first_s", "per_seed": [{"seed", "loss", "grad_norm",
         "update_norm", "max_abs_c", "test_steps", "test_loss", "solved_step", "diverged_at",
-        "final_test_loss", "flow_snapshots"}]}. Per-step lists run to the last step done
+        "final_test_loss", "flow_snapshots", "lr"}]}. Per-step lists run to the last step done
         (through `diverged_at` for a diverged seed); test_steps[i] is the number of updates
         behind test_loss[i] (0: at initialisation). ``snapshot_s`` is the time of every
         snapshot after the first (which compiles, ``snapshot_first_s``); ``wall_s`` includes
         both.
     """
+    lrs = [float(cfg.lr)] * len(seeds) if lrs is None else [float(a) for a in lrs]
+    if len(lrs) != len(seeds) or not all(math.isfinite(a) and a > 0 for a in lrs):
+        raise ValueError(f"train: lrs must be {len(seeds)} finite numbers > 0, got {lrs!r}")
     # A budget shorter than one chunk runs one shorter chunk, not a masked long one.
-    run = replace(cfg, eval_every=min(cfg.eval_every, cfg.steps))
+    run = program_config(replace(cfg, eval_every=min(cfg.eval_every, cfg.steps)))
     task = run.task_spec()
     keys = runtime.seed_keys(seeds)
     t_start = time.perf_counter()
     state = runtime.map_seeds(functools.partial(init_state, cfg=init_config(run)), keys)
+    state = state._replace(lr=jnp.asarray(lrs, dtype=state.lr.dtype))
     _OUTSIDE.bump()
     test0, solved0 = runtime.map_batch(functools.partial(_evaluate_state, cfg=run), keys, state)
     _OUTSIDE.bump()
@@ -293,5 +326,5 @@ def train(cfg: TrainConfig, seeds: Sequence[int], *, desc: str = "train") -> dic
         "steps_per_s": steady_steps / steady if steady > 0 and steady_steps else None,
         "snapshot_s": log.snap_s,
         "snapshot_first_s": log.snap_first_s,
-        "per_seed": _per_seed(run, seeds, state, log),
+        "per_seed": _per_seed(run, seeds, lrs, state, log),
     }

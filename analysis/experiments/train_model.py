@@ -62,12 +62,15 @@ class Model(NamedTuple):
 
 
 class TrainState(NamedTuple):
-    """Per seed: `step` updates done; `diverged_at` = -1 until a non-finite loss."""
+    """Per seed: `step` updates done; `diverged_at` = -1 until a non-finite loss; `lr` the
+    seed's learning rate (a traced value, so seeds of one program may each have their own:
+    the learning-rate search trains every rate of its grid in one program)."""
 
     step: Array
     params: Model
     opt_state: Any
     diverged_at: Array
+    lr: Array
 
 
 class StepMetrics(NamedTuple):
@@ -99,12 +102,14 @@ def global_norm(tree: Any) -> Array:
     return jnp.where(jnp.isfinite(peak), scale * jnp.sqrt(total), peak)
 
 
-def make_optimizer(name: str, lr: float, clip: float | None = None) -> optax.GradientTransformation:
+def make_optimizer(
+    name: str, lr: float | Array, clip: float | None = None
+) -> optax.GradientTransformation:
     """optax adam | rmsprop | sgd at learning rate `lr`, after clip_by_global_norm(clip) if set.
 
     Args:
         name: one of train_config.OPTIMIZERS.
-        lr: learning rate > 0.
+        lr: learning rate > 0, a number or a traced scalar (`TrainState.lr`).
         clip: global-norm threshold, None for none.
 
     Returns:
@@ -228,13 +233,15 @@ def init_state(key: Array, cfg: TrainConfig) -> TrainState:
     """
     params = init_model(jax.random.fold_in(key, _MODEL_STREAM), cfg)
     opt = make_optimizer(cfg.optimizer, cfg.lr, cfg.clip)
-    return TrainState(jnp.int32(0), params, opt.init(params), jnp.int32(-1))
+    lr = jnp.asarray(cfg.lr, cfg.dtype)
+    return TrainState(jnp.int32(0), params, opt.init(params), jnp.int32(-1), lr)
 
 
 def train_step(key: Array, state: TrainState, cfg: TrainConfig) -> tuple[TrainState, StepMetrics]:
     """One update on the batch drawn from fold_in(fold_in(key, 1), step).
 
     The update is skipped (state kept) once the seed has diverged or `cfg.steps` are done.
+    The learning rate is the state's (`TrainState.lr`), not ``cfg.lr``.
 
     Args:
         key: the seed's key; state: its TrainState; cfg: the run.
@@ -245,7 +252,7 @@ def train_step(key: Array, state: TrainState, cfg: TrainConfig) -> tuple[TrainSt
     data_key = jax.random.fold_in(jax.random.fold_in(key, _DATA_STREAM), state.step)
     x, y = cfg.task_spec().make_batch(data_key, cfg.batch)
     (loss, max_c), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, x, y, cfg)
-    opt = make_optimizer(cfg.optimizer, cfg.lr, cfg.clip)
+    opt = make_optimizer(cfg.optimizer, state.lr, cfg.clip)
     updates, opt_state = opt.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     running = (state.diverged_at < 0) & (state.step < cfg.steps)
@@ -260,6 +267,7 @@ def train_step(key: Array, state: TrainState, cfg: TrainConfig) -> tuple[TrainSt
         params=keep(params, state.params),
         opt_state=keep(opt_state, state.opt_state),
         diverged_at=jnp.where(running & ~finite, state.step, state.diverged_at),
+        lr=state.lr,
     )
     return new_state, StepMetrics(loss, global_norm(grads), global_norm(updates), max_c)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -60,11 +61,20 @@ def command(cfg: ReportConfig) -> str:
 
 def _variant_flags(name: str) -> str:
     v = variants.get(name)
-    return f"--candidate {v.candidate} --output {v.output}"
+    gate = f"--gate {shlex.quote(v.gate)} " if v.gate != "sigmoid" else ""
+    return f"{gate}--candidate {shlex.quote(v.candidate)} --output {shlex.quote(v.output)}"
 
 
-def reproduce_commands(cfg: ReportConfig) -> tuple[str, ...]:
-    """Shell lines that reproduce every number: the report, then each decay and train sweep."""
+def reproduce_commands(
+    cfg: ReportConfig, rates: Mapping[str, float], gating_rates: Sequence[float] = ()
+) -> tuple[str, ...]:
+    """Shell lines that reproduce every number: the report (which searches each learning
+    rate), then each decay sweep and each training cell at the rate its search chose.
+
+    Args:
+        cfg: the report; rates: variant -> chosen learning rate; gating_rates: each "Why
+            gating?" (design, activation)'s, in `gating.train_cells` order.
+    """
     lines = [f"{command(cfg)} --out report", ""]
     fbs = ",".join(f"{fb:g}" for fb in cfg.forget_biases)
     for v in cfg.decay_variants:
@@ -75,22 +85,22 @@ def reproduce_commands(cfg: ReportConfig) -> tuple[str, ...]:
         )
     lines.append("")
     common = (
-        f"--steps {cfg.train_steps} --batch {cfg.train_batch} --hidden {cfg.train_hidden} "
-        f"--lr {cfg.train_lr:g} --forget-bias {cfg.train_forget_bias:g} --eval-every "
-        f"{cfg.train_eval_every} --snapshots {cfg.train_snapshots} --test-batch "
-        f"{cfg.train_test_batch} --seeds {cfg.train_seeds} --stop-when-solved"
+        f"--batch {cfg.train_batch} --hidden {cfg.train_hidden} --clip {cfg.train_clip:g} "
+        f"--forget-bias {cfg.train_forget_bias:g} --eval-every {cfg.train_eval_every} "
+        f"--test-batch {cfg.train_test_batch} --seeds {cfg.train_seeds} --stop-when-solved"
     )
-    for v in cfg.train_variants:
-        lines.append(
-            f"actgrad train --task adding --length {cfg.train_length} {_variant_flags(v)} {common}"
-        )
-    others = ",".join(str(t) for t in sorted(cfg.train_lengths) if t != cfg.train_length)
-    for v in cfg.length_variants:
-        lines.append(
-            f"actgrad train --task adding {_variant_flags(v)} {common} --compare length={others}"
-        )
-    if cfg.gating_designs:
-        lines += ["", *gating.commands(cfg)]
+    for v in cfg.trained():
+        if v not in rates:
+            continue
+        lengths = sorted(cfg.train_lengths) if v in cfg.length_variants else [cfg.train_length]
+        for t in lengths:
+            snaps = cfg.train_snapshots if v in cfg.flow_variants else 0
+            lines.append(
+                f"actgrad train --task adding --length {t} {_variant_flags(v)} --lr "
+                f"{rates[v]:g} --steps {cfg.steps_at(t)} {common} --snapshots {snaps}"
+            )
+    if cfg.gating_designs and gating_rates:
+        lines += ["", *gating.commands(cfg, gating_rates)]
     lines += [
         "",
         "actgrad verify",
@@ -130,9 +140,8 @@ def training_cost(records: Sequence[Mapping]) -> dict:
 def _measure(cfg: ReportConfig, out: Path, stage: Callable[[str, Callable[[], T]], T]) -> dict:
     verify_rows = stage("verify", lambda: stages.run_verify(cfg))
     decay_records = stage("decay", lambda: stages.run_decay(cfg, out))
-    train_records = stage(
-        "train", lambda: stages.run_training(cfg, out) if cfg.train_variants else []
-    )
+    trained = stage("train", lambda: stages.run_training(cfg, out))
+    train_records = trained["train"]
     gated = stage("gating", lambda: gating.run_gating(cfg, out, decay_records, train_records))
     costs = stage("costs", lambda: stages.run_costs(cfg))
     props = stage("properties", lambda: property_rows(cfg))
@@ -141,6 +150,7 @@ def _measure(cfg: ReportConfig, out: Path, stage: Callable[[str, Callable[[], T]
         "verify": verify_rows,
         "decay_records": decay_records,
         "train_records": train_records,
+        "tune_records": trained["tune"],
         "gating": gated,
         "costs": costs,
     }
@@ -231,6 +241,7 @@ def summarise_run(
     """
     decay = summarise.decay_rows(m["decay_records"])
     training = summarise.training_rows(m["train_records"])
+    tuning = summarise.rate_rows(m["tune_records"])
     gated = summarise.gating_rows(_gating_pairs(cfg), m["gating"])
     comparisons, families = compare.compare_all(
         decay,
@@ -242,6 +253,7 @@ def summarise_run(
         summarise.init_vs_training(
             decay, training, gated, cfg.train_forget_bias, cfg.train_length
         ),
+        cfg.reference_passes,
     )
     return Report(
         schema=SCHEMA,
@@ -252,6 +264,7 @@ def summarise_run(
         cost=training_cost(m["train_records"]),
         decay=decay,
         training=training,
+        tuning=tuning,
         lengths=summarise.length_rows(training, cfg.length_variants, cfg.train_lengths),
         flow=summarise.flow_rows(m["train_records"]),
         gating=gated,
@@ -263,7 +276,11 @@ def summarise_run(
         costs=dict(m["costs"]),
         verify=tuple(m["verify"]),
         figures=(),
-        reproduce=reproduce_commands(cfg),
+        reproduce=reproduce_commands(
+            cfg,
+            {r.variant: r.chosen for r in tuning},
+            [g.search.chosen for g in gated if g.search is not None],
+        ),
     )
 
 

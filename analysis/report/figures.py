@@ -83,7 +83,8 @@ def _training(cfg: ReportConfig, out: Path, records: Sequence[Mapping]) -> list[
         lengths = sorted({r.T for r in rows})
         ax = plot.lengths(summarise.length_rows(rows, variants, lengths))
         ax.set_title(
-            f"{cfg.train_seeds} seeds per point, Wilson 95% intervals; {cfg.train_steps} steps",
+            f"{cfg.train_seeds} seeds per point, Wilson 95% intervals; "
+            f"{cfg.train_steps_per_T} T steps (at least {cfg.train_min_steps})",
             fontsize=10,
         )
         save_figure(ax.figure, out, "lengths", None)

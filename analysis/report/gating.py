@@ -139,16 +139,16 @@ def snapshots(cfg: ReportConfig, d: Design) -> int:
     return cfg.train_snapshots if d.cell == "lstm" else 0
 
 
-def train_cells(cfg: ReportConfig) -> list[dict]:
-    """The stored training config of every (design, activation), design-major.
+def train_cells(cfg: ReportConfig, lr: float) -> list[dict]:
+    """The stored training config of every (design, activation) at rate `lr`, design-major.
 
     An LSTM design whose slots are a report variant is `stages.train_cell` itself (the training
-    stage's exact config, so its records are reused); every other design gets the same task,
-    length, steps, batch, hidden size, learning rate and evaluation through
+    stage's exact config, so its records are reused where the rates agree); every other design
+    gets the same task, length, budget, clipping and evaluation through
     ``TrainConfig.from_dict``, with `snapshots`' count.
 
     Args:
-        cfg: the report.
+        cfg: the report; lr: the learning rate (each cell's search replaces it).
 
     Returns:
         flat config dicts, len(designs) * len(activations).
@@ -158,10 +158,11 @@ def train_cells(cfg: ReportConfig) -> list[dict]:
     budget = {
         "task": "adding",
         "length": int(cfg.gating_length),
-        "steps": cfg.train_steps,
+        "steps": cfg.steps_at(cfg.gating_length),
         "batch": cfg.train_batch,
         "hidden_size": cfg.train_hidden,
-        "lr": cfg.train_lr,
+        "lr": float(lr),
+        "clip": cfg.train_clip,
         "eval_every": cfg.train_eval_every,
         "test_batch": cfg.train_test_batch,
         "stop_when_solved": True,
@@ -172,20 +173,11 @@ def train_cells(cfg: ReportConfig) -> list[dict]:
         for a in cfg.gating_activations:
             variant = f"{a}/{dict(d.options).get('output')}"
             if d.cell == "lstm" and variant in variants.names():
-                cells.append(stages.train_cell(cfg, variant, cfg.gating_length))
+                cells.append(stages.train_cell(cfg, variant, cfg.gating_length, lr))
             else:
                 fields = {**_fields(cfg, d, a), **budget, "snapshots": snapshots(cfg, d)}
                 cells.append(TrainConfig.from_dict(fields).to_dict())
     return cells
-
-
-def _train_one(cell: Mapping[str, Any], seeds: Sequence[int]) -> dict:
-    from analysis.experiments.train import TrainConfig, train
-
-    name = f"{cell.get('cell', 'lstm')} {cell['candidate']} T={cell['length']}"
-    result = train(TrainConfig.from_dict(cell), seeds, desc=name)
-    result.pop("config")
-    return result
 
 
 def _reuse_or_run(
@@ -230,8 +222,11 @@ def run_gating(
             a gating cell has the same config and seeds).
 
     Returns:
-        {"decay": records, "train": records} aligned with `decay_cells` / `train_cells`
-        (design-major, activations inner), "reused": {"decay": k, "train": k}.
+        {"decay": records, "tune": search records, "train": records} aligned with
+        `decay_cells` / `train_cells` (design-major, activations inner), "reused":
+        {"decay": k, "train": k}. Training follows the training stage's protocol
+        (`stages.fair_training`): each (design, activation) searches its own rate at
+        ``gating_length``.
     """
     from analysis.experiments import decay
 
@@ -243,15 +238,26 @@ def run_gating(
         out / "gating_decay",
         "gating decay",
     )
-    trecs, t_reused = _reuse_or_run(
-        train_cells(cfg),
-        train_records,
-        range(cfg.train_seeds),
-        _train_one,
-        out / "gating_train",
-        "gating training",
+    pairs = [(n, a) for n in cfg.gating_designs for a in cfg.gating_activations]
+    by_pair = dict(zip(pairs, train_cells(cfg, cfg.lr_grid[0]), strict=True))
+    at_rate: dict[float, dict] = {}
+
+    def evaluations(name: str, lr: float) -> list[dict]:
+        if lr not in at_rate:
+            at_rate[lr] = dict(zip(pairs, train_cells(cfg, lr), strict=True))
+        return [at_rate[lr][pairs[int(name)]]]
+
+    searches = {str(i): by_pair[p] for i, p in enumerate(pairs)}
+    tuned, trecs = stages.fair_training(
+        cfg, searches, evaluations, out / "gating", "gating training", known=train_records
     )
-    return {"decay": drecs, "train": trecs, "reused": {"decay": d_reused, "train": t_reused}}
+    t_reused = sum(any(r is k for k in train_records) for r in trecs)
+    return {
+        "decay": drecs,
+        "tune": tuned,
+        "train": trecs,
+        "reused": {"decay": d_reused, "train": t_reused},
+    }
 
 
 def _flags(cfg: ReportConfig, d: Design) -> str:
@@ -271,14 +277,16 @@ def _flags(cfg: ReportConfig, d: Design) -> str:
     return " ".join(flags)
 
 
-def commands(cfg: ReportConfig) -> list[str]:
+def commands(cfg: ReportConfig, rates: Sequence[float]) -> list[str]:
     """The `actgrad decay` and `actgrad train` lines that make this stage's cells.
 
     Args:
-        cfg: the report.
+        cfg: the report; rates: each (design, activation)'s chosen learning rate, in
+            `train_cells` order.
 
     Returns:
-        one decay line per design, a blank line, one train line per design.
+        one decay line per design, a blank line, one train line per (design, activation) at
+        its chosen rate (the search itself: ``actgrad report``).
     """
     acts = ",".join(cfg.gating_activations)
     designs = [design(n) for n in cfg.gating_designs]
@@ -289,14 +297,15 @@ def commands(cfg: ReportConfig) -> list[str]:
         for d in designs
     ]
     common = (
-        f"--steps {cfg.train_steps} --batch {cfg.train_batch} --hidden {cfg.train_hidden} "
-        f"--lr {cfg.train_lr:g} --eval-every {cfg.train_eval_every} "
+        f"--steps {cfg.steps_at(cfg.gating_length)} --batch {cfg.train_batch} --hidden "
+        f"{cfg.train_hidden} --clip {cfg.train_clip:g} --eval-every {cfg.train_eval_every} "
         f"--test-batch {cfg.train_test_batch} --seeds {cfg.train_seeds} --stop-when-solved"
     )
     lines.append("")
+    pairs = [(d, a) for d in designs for a in cfg.gating_activations]
     lines += [
-        f"actgrad train --task adding --length {cfg.gating_length} {_flags(cfg, d)} {common} "
-        f"--snapshots {snapshots(cfg, d)} --compare candidate={acts}"
-        for d in designs
+        f"actgrad train --task adding --length {cfg.gating_length} {_flags(cfg, d)} "
+        f"--candidate {a} --lr {lr:g} {common} --snapshots {snapshots(cfg, d)}"
+        for (d, a), lr in zip(pairs, rates, strict=True)
     ]
     return lines

@@ -36,14 +36,16 @@ __all__ = [
     "LengthRow",
     "PropertyRow",
     "Proportion",
+    "RateRow",
     "Report",
     "TrainRow",
     "from_json",
     "to_json",
 ]
 
-# report.json's layout; `from_json` refuses another. 1 was the page-structure report.json.
-SCHEMA = 2
+# report.json's layout; `from_json` refuses another. 1 was the page-structure report.json, 2
+# the report before each trained cell searched its own learning rate.
+SCHEMA = 3
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,21 @@ class TrainRow:
     baseline: float  # the test MSE of always predicting the target's mean
     steps: int  # the budget
     wall_s: float
+    lr: float  # the learning rate its search chose
+
+
+@dataclass(frozen=True)
+class RateRow:
+    """One trained cell's learning-rate search: each rate of the grid on the held-out seeds
+    (`analysis.experiments.tune`), and the rate chosen."""
+
+    variant: str
+    T: int
+    lrs: tuple[float, ...]
+    solved: tuple[int, ...]  # seeds solved at each rate
+    seeds: int  # seeds per rate
+    final_test_loss: tuple[float, ...]  # median per rate
+    chosen: float
 
 
 @dataclass(frozen=True)
@@ -134,6 +151,7 @@ class GatingRow:
     decay: DecayRow
     train: TrainRow | None
     max_state: float
+    search: RateRow | None  # its learning-rate search, where it was trained
 
 
 @dataclass(frozen=True)
@@ -204,6 +222,7 @@ class Report:
     cost: dict[str, float]
     decay: tuple[DecayRow, ...]
     training: tuple[TrainRow, ...]
+    tuning: tuple[RateRow, ...]
     lengths: tuple[LengthRow, ...]
     flow: tuple[FlowRow, ...]
     gating: tuple[GatingRow, ...]
@@ -228,6 +247,10 @@ class Report:
         """The training row of `variant` at length `T`, or None if it was not trained."""
         return next((r for r in self.training if r.variant == variant and r.T == T), None)
 
+    def rate_row(self, variant: str) -> RateRow | None:
+        """The learning-rate search of `variant`, or None if it was not trained."""
+        return next((r for r in self.tuning if r.variant == variant), None)
+
     def length_row(self, variant: str) -> LengthRow | None:
         """`variant` across lengths, or None if it was not trained at several."""
         return next((r for r in self.lengths if r.variant == variant), None)
@@ -248,6 +271,21 @@ class Report:
                 c
                 for c in self.comparisons
                 if c.family in fams and c.a == variant and c.b == "tanh/tanh"
+            ),
+            None,
+        )
+
+    def train_comparison(self, variant: str, T: int) -> Comparison | None:
+        """The test of `variant`'s solve rate against the standard LSTM's at length `T`,
+        whichever slot's family holds it."""
+        return next(
+            (
+                c
+                for c in self.comparisons
+                if c.family.startswith("train_")
+                and c.family.endswith(f"_T{T}")
+                and c.a == variant
+                and c.b == "tanh/tanh"
             ),
             None,
         )

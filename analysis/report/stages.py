@@ -1,37 +1,42 @@
 """The report's measuring stages: verification, decay, training (by length), kernel costs.
 
 Decay and training cells go through `analysis.experiments.sweep`, so a rerun into the same
-directory resumes. Training is one sweep: every ``train_variants`` at ``train_length`` and the
-``length_variants`` at the shorter ``train_lengths``; a length variant goes on to the next
-longer length only while it solved at least one seed at the previous one (if no seed solves
-T, none is expected to solve 2T; the page says so), and that cell is queued as soon as the
-previous one is in.
+directory resumes. Training is fair by construction (`fair_training`): every trained cell
+first searches its learning rate on held-out seeds at the main length (`analysis.experiments
+.tune`, one program per cell for the whole grid), then trains on the evaluation seeds at the
+rate it chose, at every length it is trained at. The search's seeds start at `TUNE_SEED0`,
+the evaluation's at 0, so the choice never sees an evaluation seed.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from analysis.util.constants import DEFAULT_COMPILE_WORKERS
 from analysis.report import variants
 from analysis.report.config import COST_KERNELS, ReportConfig
 
-if TYPE_CHECKING:  # the stages import the experiment modules only when they run
-    from analysis.experiments.sweep import Follow
-
 __all__ = [
+    "TUNE_SEED0",
     "decay_cell",
+    "fair_training",
     "run_costs",
     "run_decay",
     "run_training",
     "run_verify",
     "train_cell",
     "train_result",
+    "tune_cell",
+    "tune_result",
+    "tune_seeds",
 ]
+
+# The learning-rate search's seeds are TUNE_SEED0, TUNE_SEED0 + 1, ...; the evaluation's are
+# 0 .. train_seeds - 1 (`tune_seeds` refuses a report whose two sets would meet).
+TUNE_SEED0 = 10_000
 
 
 def decay_cell(cfg: ReportConfig, variant: str, forget_bias: float) -> dict:
@@ -57,11 +62,11 @@ def decay_cell(cfg: ReportConfig, variant: str, forget_bias: float) -> dict:
     ).to_dict()
 
 
-def train_cell(cfg: ReportConfig, variant: str, length: int) -> dict:
-    """The stored config of one training cell (adding problem).
+def train_cell(cfg: ReportConfig, variant: str, length: int, lr: float) -> dict:
+    """The stored config of one training cell (adding problem) at learning rate `lr`.
 
     Args:
-        cfg: the report; variant: a `variants` name; length: T.
+        cfg: the report; variant: a `variants` name; length: T; lr: the rate its search chose.
 
     Returns:
         `TrainConfig(...).to_dict()`.
@@ -71,17 +76,117 @@ def train_cell(cfg: ReportConfig, variant: str, length: int) -> dict:
     return TrainConfig(
         task="adding",
         length=int(length),
-        steps=cfg.train_steps,
+        steps=cfg.steps_at(length),
         batch=cfg.train_batch,
         hidden_size=cfg.train_hidden,
-        lr=cfg.train_lr,
+        lr=float(lr),
+        clip=cfg.train_clip,
         forget_bias=cfg.train_forget_bias,
         eval_every=cfg.train_eval_every,
         test_batch=cfg.train_test_batch,
         stop_when_solved=True,
-        snapshots=cfg.train_snapshots,
+        snapshots=cfg.train_snapshots if variant in cfg.flow_variants else 0,
         **variants.slots(variants.get(variant)),
     ).to_dict()
+
+
+def tune_seeds(cfg: ReportConfig) -> list[int]:
+    """The learning-rate search's held-out seeds; ValueError if they meet the evaluation's."""
+    seeds = list(range(TUNE_SEED0, TUNE_SEED0 + cfg.tune_seeds))
+    if cfg.train_seeds > TUNE_SEED0:
+        raise ValueError(f"train_seeds must be at most {TUNE_SEED0} (the search's seeds follow)")
+    return seeds
+
+
+def tune_cell(cfg: ReportConfig, cell: Mapping[str, Any]) -> dict:
+    """The stored config of one learning-rate search: a training cell's config without its
+    rate and snapshots, with the grid and how many evaluation seeds to keep out.
+
+    Args:
+        cfg: the report (lr_grid, train_seeds); cell: a training cell's config (any cell).
+
+    Returns:
+        the search's config.
+    """
+    run = {k: v for k, v in cell.items() if k != "lr"}
+    return {**run, "snapshots": 0, "lr_grid": list(cfg.lr_grid), "eval_seeds": cfg.train_seeds}
+
+
+# what a search keeps of each model (its per-step curves are the bulk of a record, unread)
+_TUNE_KEEP = ("seed", "lr", "solved_step", "diverged_at", "final_test_loss")
+
+
+def tune_result(cell: Mapping[str, Any], seeds: Sequence[int]) -> dict:
+    """One learning-rate search (`tune.search`), a module-level function for `sweep.run`.
+
+    Args:
+        cell: `tune_cell`'s dict; seeds: the held-out seeds.
+
+    Returns:
+        the search's result less "config", each model's per-step curves left out.
+    """
+    from analysis.experiments import tune
+    from analysis.experiments.train import TrainConfig
+
+    fields = {k: v for k, v in cell.items() if k not in ("lr_grid", "eval_seeds")}
+    run = TrainConfig.from_dict(fields)
+    result = tune.search(
+        run,
+        cell["lr_grid"],
+        seeds,
+        keep_out=range(int(cell["eval_seeds"])),
+        desc=f"lr search {_label(cell)} T={run.length}",
+    )
+    result.pop("config")
+    result["per_seed"] = [{k: s[k] for k in _TUNE_KEEP} for s in result["per_seed"]]
+    return result
+
+
+def fair_training(
+    cfg: ReportConfig,
+    searches: Mapping[str, Mapping[str, Any]],
+    evaluations: Callable[[str, float], list[dict]],
+    folder: Path,
+    desc: str,
+    known: Sequence[Mapping] = (),
+) -> tuple[list[dict], list[dict]]:
+    """The fair protocol: each cell's learning-rate search, then its evaluation runs.
+
+    Args:
+        cfg: the report; searches: name -> the training cell whose rate is searched (at the
+            search length); evaluations: (name, chosen rate) -> the training cells to run on
+            the evaluation seeds; folder: where the two sweeps store (``tune``, ``train``);
+            desc: progress label; known: records of other stages, reused where a cell has
+            the same config and seeds.
+
+    Returns:
+        (search records aligned with `searches`, evaluation records in the order named).
+    """
+    from analysis.experiments import sweep
+
+    tuned = sweep.run(
+        [tune_cell(cfg, c) for c in searches.values()],
+        tune_seeds(cfg),
+        tune_result,
+        folder / "tune",
+        desc=f"{desc}: learning-rate search",
+        workers=DEFAULT_COMPILE_WORKERS,
+    )
+    chosen = {n: float(r["result"]["chosen_lr"]) for n, r in zip(searches, tuned, strict=True)}
+    cells = [c for n in searches for c in evaluations(n, chosen[n])]
+    seeds = list(range(cfg.train_seeds))
+    have = {
+        sweep.cell_key(r["config"]): r
+        for r in known
+        if [int(s) for s in r.get("seeds", seeds)] == seeds
+    }
+    keys = [sweep.cell_key(c) for c in cells]
+    todo = [c for c, k in zip(cells, keys, strict=True) if k not in have]
+    done = sweep.run(
+        todo, seeds, train_result, folder / "train", desc=desc, workers=DEFAULT_COMPILE_WORKERS
+    )
+    have.update({sweep.cell_key(r["config"]): r for r in done})
+    return tuned, [have[k] for k in keys]
 
 
 def run_verify(cfg: ReportConfig) -> list[dict]:
@@ -176,28 +281,6 @@ def train_result(cell: Mapping[str, Any], seeds: Sequence[int]) -> dict:
     return result
 
 
-def _train_cells(
-    cfg: ReportConfig, cells: list[dict], out: Path, follow: Follow | None = None
-) -> list[dict]:
-    from analysis.experiments import sweep
-
-    if not cells:
-        return []
-    return sweep.run(
-        cells,
-        list(range(cfg.train_seeds)),
-        train_result,
-        out / "train",
-        desc="training",
-        workers=DEFAULT_COMPILE_WORKERS,
-        follow=follow,
-    )
-
-
-def _any_solved(record: Mapping) -> bool:
-    return any(s["solved_step"] is not None for s in record["result"]["per_seed"])
-
-
 def _label(config: Mapping) -> str:
     """ "candidate/output" for an LSTM (a `variants` name), "cell: candidate" otherwise."""
     if config.get("cell", "lstm") == "lstm":
@@ -205,40 +288,28 @@ def _label(config: Mapping) -> str:
     return f"{config['cell']}: {config.get('candidate', '')}"
 
 
-def _name(record: Mapping) -> str:
-    return _label(record["config"])
-
-
-def run_training(cfg: ReportConfig, out: Path) -> list[dict]:
-    """Training by length (module docstring); records of every cell trained.
-
-    One sweep: the main length and the shorter ones first, and each longer length's cell
-    joins the queue as soon as the same variant's previous length is in (`_longer`), so the
-    workers never wait for a round to end (in a default report run here, in rounds, the
-    T = 200 round's tail left one of the two workers idle for 34 of its 164 s).
+def run_training(cfg: ReportConfig, out: Path) -> dict:
+    """The training stage (module docstring): every `ReportConfig.trained` variant's search at
+    ``train_length``, then its evaluation there, and at every ``train_lengths`` for the
+    ``length_variants``.
 
     Args:
-        cfg: the report; out: the report directory (cells stored under out/train).
+        cfg: the report; out: the report directory (stored under out/tune and out/train).
 
     Returns:
-        sweep records: the main length, the shorter ones, then the longer ones ascending.
+        {"tune": search records, "train": training records}.
     """
-    main = list(dict.fromkeys((*cfg.train_variants, *cfg.length_variants)))
-    shorter = [t for t in sorted(cfg.train_lengths) if t < cfg.train_length]
-    firsts = [train_cell(cfg, v, cfg.train_length) for v in main]
-    cells = firsts + [train_cell(cfg, v, t) for t in shorter for v in cfg.length_variants]
-    # sweep.run returns the grid, then follow-ups breadth first: one generation per length
-    return _train_cells(cfg, cells, out, follow=functools.partial(_longer, cfg))
+    names = cfg.trained()
+    if not names:
+        return {"tune": [], "train": []}
+    searches = {v: train_cell(cfg, v, cfg.train_length, cfg.lr_grid[0]) for v in names}
 
+    def evaluations(v: str, lr: float) -> list[dict]:
+        lengths = sorted(cfg.train_lengths) if v in cfg.length_variants else [cfg.train_length]
+        return [train_cell(cfg, v, t, lr) for t in lengths]
 
-def _longer(cfg: ReportConfig, record: Mapping) -> list[dict]:
-    """The next longer length's cell of a `length_variants` variant at the main length or
-    longer that solved at least one seed; none otherwise."""
-    name, t = _name(record), int(record["config"]["length"])
-    longer = [n for n in sorted(cfg.train_lengths) if n > t]
-    if name not in cfg.length_variants or t < cfg.train_length or not longer:
-        return []
-    return [train_cell(cfg, name, longer[0])] if _any_solved(record) else []
+    tuned, trained = fair_training(cfg, searches, evaluations, out, "training")
+    return {"tune": tuned, "train": trained}
 
 
 def run_costs(cfg: ReportConfig) -> dict:

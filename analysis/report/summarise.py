@@ -22,6 +22,7 @@ from analysis.report.model import (
     GatingRow,
     LengthCell,
     LengthRow,
+    RateRow,
     TrainRow,
 )
 
@@ -35,6 +36,7 @@ __all__ = [
     "gating_rows",
     "init_vs_training",
     "length_rows",
+    "rate_rows",
     "train_row",
     "training_outcome",
     "training_rows",
@@ -140,12 +142,43 @@ def train_row(record: Mapping[str, Any], variant: str | None = None) -> TrainRow
         baseline=base,
         steps=int(conf["steps"]),
         wall_s=float(res["wall_s"]),
+        lr=float(conf["lr"]),
     )
 
 
 def training_rows(records: Sequence[Mapping]) -> tuple[TrainRow, ...]:
     """One row per training cell, sorted by variant then length."""
     return tuple(sorted((train_row(r) for r in records), key=lambda r: (r.variant, r.T)))
+
+
+def rate_rows(
+    records: Sequence[Mapping], labels: Sequence[str] | None = None
+) -> tuple[RateRow, ...]:
+    """One row per learning-rate search record (`stages.tune_result`'s), in order.
+
+    Args:
+        records: the search records; labels: each row's name (default: the LSTM variant of
+            its config).
+
+    Returns:
+        the rows.
+    """
+    rows = []
+    for i, rec in enumerate(records):
+        res = rec["result"]
+        found = res["trials"]
+        rows.append(
+            RateRow(
+                variant=labels[i] if labels is not None else variant_of(rec["config"]),
+                T=int(rec["config"]["length"]),
+                lrs=tuple(float(t["lr"]) for t in found),
+                solved=tuple(int(t["solved"]) for t in found),
+                seeds=int(found[0]["seeds"]) if found else 0,
+                final_test_loss=tuple(float(t["final_test_loss"]) for t in found),
+                chosen=float(res["chosen_lr"]),
+            )
+        )
+    return tuple(rows)
 
 
 def length_rows(
@@ -208,15 +241,18 @@ def gating_rows(
 
     Args:
         pairs: (`gating.Design`, activation) in page order.
-        measured: `gating.run_gating`'s {"decay": records, "train": records or []},
-            aligned with `pairs`.
+        measured: `gating.run_gating`'s {"decay": records, "tune": search records or [],
+            "train": records or []}, aligned with `pairs`.
 
     Returns:
         the rows.
     """
     trains = list(measured.get("train") or [None] * len(pairs))
+    searches = list(measured.get("tune") or [None] * len(pairs))
     rows = []
-    for (d, act), drec, trec in zip(pairs, measured["decay"], trains, strict=True):
+    for (d, act), drec, trec, srec in zip(
+        pairs, measured["decay"], trains, searches, strict=True
+    ):
         label = f"{d.name} ({act})"
         rows.append(
             GatingRow(
@@ -227,6 +263,7 @@ def gating_rows(
                 decay=decay_row(drec, label),
                 train=train_row(trec, label) if trec is not None else None,
                 max_state=float(drec["result"]["telemetry"]["c_max"]),
+                search=rate_rows([srec], [label])[0] if srec is not None else None,
             )
         )
     return tuple(rows)

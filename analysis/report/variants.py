@@ -17,6 +17,7 @@ __all__ = [
     "VARIANTS",
     "Variant",
     "get",
+    "known",
     "lookup",
     "name_of",
     "names",
@@ -81,6 +82,11 @@ _CATALOGUE: tuple[Variant, ...] = (
     *(v for v in PROPERTY_VARIANTS if v.name not in {u.name for u in VARIANTS}),
     *GATE_VARIANTS,
 )
+
+
+def known() -> frozenset[str]:
+    """Every name `get` accepts (the variants, the property set's and the gate swaps)."""
+    return frozenset(v.name for v in _CATALOGUE)
 
 
 def names() -> tuple[str, ...]:
