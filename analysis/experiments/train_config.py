@@ -182,6 +182,9 @@ class TrainConfig:
             output=self.output,
             forget_bias=self.forget_bias,
             init=self.init,
+            # chrono's longest dependency: the task's sequence (Tallec & Ollivier 2018 set
+            # T_max = T on the adding problem)
+            t_max=self.task_spec().length if self.init == "chrono" else None,
             dtype=self.dtype,
             fused=self.fused if fused is None else fused,
         )
@@ -196,7 +199,8 @@ class TrainConfig:
         """
         if self.cell == "lstm":
             lstm_fields = {k: getattr(self, k) for k in LSTM_FIELDS if k != "init"}
-            return self._cell({**lstm_fields, "initializer": self.init})
+            chrono = {"t_max": self.task_spec().length} if self.init == "chrono" else {}
+            return self._cell({**lstm_fields, "initializer": self.init, **chrono})
         return self._cell(dict(self.options))
 
     def estimated_bytes(self, n_seeds: int) -> int:

@@ -13,12 +13,25 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from analysis.audit import claims
+from analysis.report import compare, gating, stages, summarise, variants
+from analysis.report.config import PRESETS, STAGES, ReportConfig, preset
+from analysis.report.model import (
+    SCHEMA,
+    PropertyRow,
+    Report,
+    SettingRows,
+    from_json,
+    to_json,
+)
+from analysis.util.constants import DEFAULT_COMPILE_WORKERS
 from analysis.util.io import (
     atomic_write_json,
     atomic_write_text,
@@ -26,10 +39,6 @@ from analysis.util.io import (
     run_metadata,
 )
 from analysis.util.progress import progress
-from analysis.audit import claims
-from analysis.report import compare, gating, stages, summarise, variants
-from analysis.report.config import PRESETS, STAGES, ReportConfig, preset
-from analysis.report.model import SCHEMA, PropertyRow, Report, from_json, to_json
 
 __all__ = [
     "PRESETS",
@@ -38,11 +47,12 @@ __all__ = [
     "build",
     "command",
     "decay_families",
+    "planned_seq_steps",
     "preset",
     "property_rows",
     "render_dir",
-    "slope_tests",
     "reproduce_commands",
+    "slope_tests",
     "training_cost",
     "write_pages",
 ]
@@ -97,7 +107,7 @@ def reproduce_commands(
             snaps = cfg.train_snapshots if v in cfg.flow_variants else 0
             lines.append(
                 f"actgrad train --task adding --length {t} {_variant_flags(v)} --lr "
-                f"{rates[v]:g} --steps {cfg.steps_at(t)} {common} --snapshots {snaps}"
+                f"{rates[v]!r} --steps {cfg.steps_at(t)} {common} --snapshots {snaps}"
             )
     if cfg.gating_designs and gating_rates:
         lines += ["", *gating.commands(cfg, gating_rates)]
@@ -123,6 +133,11 @@ def training_cost(records: Sequence[Mapping]) -> dict:
         "seed_steps_per_s"} (seed_steps_per_s over train_s, compile included).
     """
     seed_steps = sum(len(s["loss"]) for r in records for s in r["result"]["per_seed"])
+    seq_steps = sum(
+        len(s["loss"]) * int(r["config"]["length"])
+        for r in records
+        for s in r["result"]["per_seed"]
+    )
     train_s = sum(float(r["result"]["wall_s"]) for r in records)
     snap = sum(float(r["result"].get("snapshot_s") or 0.0) for r in records)
     first = sum(float(r["result"].get("snapshot_first_s") or 0.0) for r in records)
@@ -134,7 +149,32 @@ def training_cost(records: Sequence[Mapping]) -> dict:
         "snapshot_first_s": first,
         "snapshot_pct": 100 * snap / train_s if train_s > 0 else 0.0,
         "seed_steps_per_s": seed_steps / train_s if train_s > 0 else 0.0,
+        "seq_steps_per_s": seq_steps / train_s if train_s > 0 else 0.0,
     }
+
+
+def planned_seq_steps(cfg: ReportConfig) -> int:
+    """The most training work a report can do, in sequence-steps (models x steps x T): every
+    search and evaluation run to its whole budget, the "Why gating?" cells included.
+
+    Args:
+        cfg: the report.
+
+    Returns:
+        the count (what `--full`'s time estimate divides by a run's measured speed).
+    """
+    search = cfg.tune_seeds * len(cfg.lr_grid)
+    total = 0
+    for v in cfg.trained():
+        lengths = cfg.train_lengths if v in cfg.length_variants else (cfg.train_length,)
+        total += search * cfg.steps_at(cfg.train_length) * cfg.train_length
+        total += sum(cfg.train_seeds * cfg.steps_at(t) * t for t in lengths)
+    per_setting = (search + cfg.train_seeds) * cfg.steps_at(cfg.train_length) * cfg.train_length
+    total += len(cfg.train_settings) * len(cfg.trained()) * per_setting
+    cells = len(cfg.gating_designs) * len(cfg.gating_activations)
+    gating_t = cfg.gating_length
+    total += cells * (search + cfg.train_seeds) * cfg.steps_at(gating_t) * gating_t
+    return total
 
 
 def _measure(cfg: ReportConfig, out: Path, stage: Callable[[str, Callable[[], T]], T]) -> dict:
@@ -151,6 +191,7 @@ def _measure(cfg: ReportConfig, out: Path, stage: Callable[[str, Callable[[], T]
         "decay_records": decay_records,
         "train_records": train_records,
         "tune_records": trained["tune"],
+        "settings": trained["settings"],
         "gating": gated,
         "costs": costs,
     }
@@ -243,6 +284,17 @@ def summarise_run(
     training = summarise.training_rows(m["train_records"])
     tuning = summarise.rate_rows(m["tune_records"])
     gated = summarise.gating_rows(_gating_pairs(cfg), m["gating"])
+    settings = tuple(
+        SettingRows(
+            key,
+            task,
+            float(fb),
+            init,
+            summarise.training_rows(m["settings"][key]["train"]),
+            summarise.rate_rows(m["settings"][key]["tune"]),
+        )
+        for key, task, fb, init in cfg.train_settings
+    )
     comparisons, families = compare.compare_all(
         decay,
         training,
@@ -250,10 +302,18 @@ def summarise_run(
         cfg.train_length,
         decay_families(cfg),
         slope_tests(cfg, m["properties"]),
-        summarise.init_vs_training(
-            decay, training, gated, cfg.train_forget_bias, cfg.train_length
-        ),
+        summarise.init_vs_training(decay, training, gated, cfg.train_forget_bias, cfg.train_length),
         cfg.reference_passes,
+        [(st.key, st.training) for st in settings],
+    )
+    cost = training_cost([*m["train_records"], *m["gating"].get("train", [])])
+    full = PRESETS["full"]
+    speed = cost["seq_steps_per_s"]
+    cost["full_planned_seq_steps"] = planned_seq_steps(full)
+    cost["full_longest"] = max(full.train_lengths)
+    # 2 workers train two cells at once: the wall time is about half the summed cell time
+    cost["full_estimate_s"] = (
+        planned_seq_steps(full) / speed / DEFAULT_COMPILE_WORKERS if speed > 0 else math.nan
     )
     return Report(
         schema=SCHEMA,
@@ -261,10 +321,11 @@ def summarise_run(
         config=dataclasses.asdict(cfg),
         meta=dict(meta),
         timings_s=timings,
-        cost=training_cost(m["train_records"]),
+        cost=cost,
         decay=decay,
         training=training,
         tuning=tuning,
+        settings=settings,
         lengths=summarise.length_rows(training, cfg.length_variants, cfg.train_lengths),
         flow=summarise.flow_rows(m["train_records"]),
         gating=gated,
@@ -272,6 +333,7 @@ def summarise_run(
         properties=m["properties"],
         comparisons=comparisons,
         families=families,
+        findings=compare.slot_findings(comparisons, m["properties"]),
         claims=(),
         costs=dict(m["costs"]),
         verify=tuple(m["verify"]),

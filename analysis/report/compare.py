@@ -17,18 +17,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
-
-from analysis.util.stats import fisher_p, holm, permutation_p, rank_correlation_p
+from analysis.checks.properties import PROPERTIES
 from analysis.report import variants
 from analysis.report.model import (
     Comparison,
     DecayRow,
     Family,
     GatingRow,
+    PropertyRow,
     Proportion,
+    SlotFinding,
     TrainRow,
 )
+from analysis.util.stats import fisher_p, holm, permutation_p, rank_correlation_p
 
 __all__ = [
     "ALPHA",
@@ -38,6 +39,7 @@ __all__ = [
     "compare_all",
     "detectable",
     "reference_passes",
+    "slot_findings",
     "slot_of",
 ]
 
@@ -125,6 +127,7 @@ def compare_all(
     slopes: Sequence[tuple[str, float, Sequence[tuple[str, float]]]] = (),
     init_pairs: Sequence[tuple[str, str, DecayRow, TrainRow]] = (),
     passes: float = REFERENCE_SOLVES,
+    settings: Sequence[tuple[str, Sequence[TrainRow]]] = (),
 ) -> tuple[tuple[Comparison, ...], tuple[Family, ...]]:
     """Every comparison the page makes, family by family.
 
@@ -150,6 +153,8 @@ def compare_all(
             (Spearman's rank correlation, permutation p-value).
         passes: the share of seeds the standard LSTM must solve at a length for any swap to
             be judged there.
+        settings: further settings, each (key, its training rows): the training families
+            again, as ``train_{slot}_T{T}_{key}``, against the standard LSTM of that setting.
 
     Returns:
         (comparisons, families), families in page order.
@@ -163,6 +168,8 @@ def compare_all(
                 fam.add_rates(name, REFERENCE, f"b_f = {fb:g}", at[name], at[REFERENCE])
         fams.append(fam)
     fams += _train_families(training, passes)
+    for key, rows in settings:
+        fams += _train_families(rows, passes, key)
     fams += _slot_family(training, train_length)
     fams += _gating_families(gating)
     fams += _slope_family(decay, slopes)
@@ -183,9 +190,13 @@ def reference_passes(training: Sequence[TrainRow], length: int, passes: float) -
     return ref is not None and ref.solved.rate >= passes
 
 
-def _train_families(training: Sequence[TrainRow], passes: float) -> list[_Pending]:
+def _train_families(
+    training: Sequence[TrainRow], passes: float, setting: str = ""
+) -> list[_Pending]:
     """Per length and slot, each variant's solve rate against the standard LSTM's, at the
-    lengths where the standard LSTM passes its budget."""
+    lengths where the standard LSTM passes its budget (in a further `setting`, its key ends
+    each family's)."""
+    suffix = f"_{setting}" if setting else ""
     fams = []
     lstm = [r for r in training if r.variant in variants.known()]
     for length in sorted({r.T for r in lstm}):
@@ -193,10 +204,11 @@ def _train_families(training: Sequence[TrainRow], passes: float) -> list[_Pendin
             continue  # the reference fails this budget: no swap is judged against it
         ref = next(r for r in lstm if r.variant == REFERENCE and r.T == length)
         for slot in SLOTS:
-            fam = _Pending(f"train_{slot}_T{length}", "solve rate")
+            fam = _Pending(f"train_{slot}_T{length}{suffix}", "solve rate")
             for r in lstm:
                 if r.T == length and r.variant != REFERENCE and slot_of(r.variant) == slot:
-                    fam.add_solves(r.variant, REFERENCE, f"T = {length}", r, ref)
+                    where = f"T = {length}" + (f", {setting}" if setting else "")
+                    fam.add_solves(r.variant, REFERENCE, where, r, ref)
             if fam.items:
                 fams.append(fam)
     return fams
@@ -267,3 +279,57 @@ def _gating_families(rows: Sequence[GatingRow]) -> list[_Pending]:
         if row.train is not None and lstm.train is not None:
             design_t.add_solves(a, b, acts[0], row.train, lstm.train)
     return [f for f in (swap_d, swap_t, design_d, design_t) if f.items]
+
+
+def slot_findings(
+    comparisons: Sequence[Comparison], properties: Sequence[PropertyRow]
+) -> tuple[SlotFinding, ...]:
+    """Per candidate/output training family, which property separates the swaps that hurt.
+
+    Rule: a swap *hurt* when its verdict against the standard LSTM is "lower" (fewer seeds
+    solved), is *unchanged* when "not distinguishable"; a property *separates* them when every
+    hurt swap's activation differs from tanh in it and no unchanged swap's does (the property
+    table's `PropertyRow.differs`); with no unchanged swap there is nothing to contrast, and no
+    property is named. A swap whose activation is not in the property table is left out.
+
+    Args:
+        comparisons: the page's comparisons; properties: the property table's rows.
+
+    Returns:
+        one SlotFinding per ``train_candidate_T{T}`` and ``train_output_T{T}`` family (and
+        per further setting's, ``..._T{T}_{key}``).
+    """
+    differs = {p.kernel: set(p.differs) for p in properties}
+    out = []
+    for fam in dict.fromkeys(c.family for c in comparisons):
+        slot, _, rest = fam.removeprefix("train_").partition("_T")
+        if not fam.startswith("train_") or slot not in ("candidate", "output"):
+            continue
+        length, _, setting = rest.partition("_")
+        hurt, unchanged = [], []
+        for c in comparisons:
+            kernel = getattr(variants.get(c.a), slot) if c.family == fam else None
+            if kernel not in differs:
+                continue
+            if c.verdict == "lower":
+                hurt.append(c.a)
+            elif c.verdict == "not distinguishable":
+                unchanged.append(c.a)
+
+        def props(v: str, slot: str = slot) -> set[str]:
+            return differs[getattr(variants.get(v), slot)]
+
+        separating = (
+            tuple(
+                p
+                for p in PROPERTIES
+                if all(p in props(v) for v in hurt)
+                if not any(p in props(v) for v in unchanged)
+            )
+            if hurt and unchanged
+            else ()
+        )
+        out.append(
+            SlotFinding(slot, int(length), setting, tuple(hurt), tuple(unchanged), separating)
+        )
+    return tuple(out)

@@ -77,7 +77,11 @@ def _training(cfg: ReportConfig, out: Path, records: Sequence[Mapping]) -> list[
         ax.set_title(f"adding problem, T = {cfg.train_length}", fontsize=10)
         save_figure(ax.figure, out, "train", dataclasses.asdict(cfg))
         done.append(("train", "train", {"T": cfg.train_length}))
-    variants = [v for v in cfg.length_variants if any(summarise.variant_of(r["config"]) == v for r in records)]
+    variants = [
+        v
+        for v in cfg.length_variants
+        if any(summarise.variant_of(r["config"]) == v for r in records)
+    ]
     if variants:
         rows = summarise.training_rows(records)
         lengths = sorted({r.T for r in rows})

@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from analysis.util.constants import DEFAULT_COMPILE_WORKERS
 from analysis.report import stages, variants
 from analysis.report.config import ReportConfig
+from analysis.util.constants import DEFAULT_COMPILE_WORKERS
 
 __all__ = [
     "DESIGNS",
@@ -303,9 +303,10 @@ def commands(cfg: ReportConfig, rates: Sequence[float]) -> list[str]:
     )
     lines.append("")
     pairs = [(d, a) for d in designs for a in cfg.gating_activations]
-    lines += [
-        f"actgrad train --task adding --length {cfg.gating_length} {_flags(cfg, d)} "
-        f"--candidate {a} --lr {lr:g} {common} --snapshots {snapshots(cfg, d)}"
-        for (d, a), lr in zip(pairs, rates, strict=True)
-    ]
+    for i, ((d, a), lr) in enumerate(zip(pairs, rates, strict=True)):
+        snaps = train_cells(cfg, lr)[i]["snapshots"]
+        lines.append(
+            f"actgrad train --task adding --length {cfg.gating_length} {_flags(cfg, d)} "
+            f"--candidate {a} --lr {lr!r} {common} --snapshots {snaps}"
+        )
     return lines

@@ -13,7 +13,6 @@ names its method.
 from __future__ import annotations
 
 import dataclasses
-import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -38,6 +37,8 @@ __all__ = [
     "Proportion",
     "RateRow",
     "Report",
+    "SettingRows",
+    "SlotFinding",
     "TrainRow",
     "from_json",
     "to_json",
@@ -189,6 +190,41 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class SettingRows:
+    """The training comparison in one further setting (`ReportConfig.train_settings`): its
+    rows and searches; its comparisons are the families ``train_{slot}_T{T}_{key}``."""
+
+    key: str
+    task: str
+    forget_bias: float
+    init: str
+    training: tuple[TrainRow, ...]
+    tuning: tuple[RateRow, ...]
+
+    def train_row(self, variant: str, T: int) -> TrainRow | None:
+        """The training row of `variant` at length `T` in this setting, or None."""
+        return next((r for r in self.training if r.variant == variant and r.T == T), None)
+
+
+@dataclass(frozen=True)
+class SlotFinding:
+    """Which property of tanh carries the training effect in one slot, read from verdicts.
+
+    ``hurt``: the swaps of that slot that solved fewer seeds than the standard LSTM;
+    ``unchanged``: those not distinguishable from it; ``separating``: the properties
+    (`analysis.checks.properties.PROPERTIES`) in which every hurt swap differs from tanh and
+    no unchanged one does (empty: no single property separates them, or nothing hurt).
+    """
+
+    slot: str
+    T: int
+    setting: str  # "" for the main setting, else a `SettingRows.key`
+    hurt: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    separating: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Family:
     """A family of comparisons declared in advance, one per question the page asks; Holm's
     adjustment runs within it. ``detectable``: for solve-rate families, the smallest k such
@@ -223,6 +259,7 @@ class Report:
     decay: tuple[DecayRow, ...]
     training: tuple[TrainRow, ...]
     tuning: tuple[RateRow, ...]
+    settings: tuple[SettingRows, ...]
     lengths: tuple[LengthRow, ...]
     flow: tuple[FlowRow, ...]
     gating: tuple[GatingRow, ...]
@@ -230,6 +267,7 @@ class Report:
     properties: tuple[PropertyRow, ...]
     comparisons: tuple[Comparison, ...]
     families: tuple[Family, ...]
+    findings: tuple[SlotFinding, ...]
     claims: tuple[dict[str, Any], ...]
     costs: dict[str, Any]
     verify: tuple[dict[str, Any], ...]
@@ -275,19 +313,30 @@ class Report:
             None,
         )
 
-    def train_comparison(self, variant: str, T: int) -> Comparison | None:
-        """The test of `variant`'s solve rate against the standard LSTM's at length `T`,
-        whichever slot's family holds it."""
+    def train_comparison(self, variant: str, T: int, setting: str = "") -> Comparison | None:
+        """The test of `variant`'s solve rate against the standard LSTM's at length `T` (in a
+        further `setting`, by its key), whichever slot's family holds it."""
+        ending = f"_T{T}_{setting}" if setting else f"_T{T}"
         return next(
             (
                 c
                 for c in self.comparisons
                 if c.family.startswith("train_")
-                and c.family.endswith(f"_T{T}")
+                and c.family.endswith(ending)
                 and c.a == variant
                 and c.b == "tanh/tanh"
             ),
             None,
+        )
+
+    def finding(self, slot: str, T: int) -> SlotFinding | None:
+        """What the training verdicts say about `slot` at length `T`, or None."""
+        return self.setting_finding(slot, T, "")
+
+    def setting_finding(self, slot: str, T: int, setting: str) -> SlotFinding | None:
+        """What the training verdicts say about `slot` at `T` in `setting`, or None."""
+        return next(
+            (f for f in self.findings if (f.slot, f.T, f.setting) == (slot, T, setting)), None
         )
 
     def in_family(self, family: str) -> tuple[Comparison, ...]:

@@ -81,6 +81,16 @@ def seconds(x: Any) -> str:
     return f"{x:.1f} s" if x < 100 else f"{x:,.0f} s"
 
 
+def duration(x: Any) -> str:
+    """A long time: seconds under 100, minutes under 100, else hours (one decimal)."""
+    x = float(x)
+    if not math.isfinite(x):
+        return "unknown"
+    if x < 100:
+        return seconds(x)
+    return f"{x / 60:.0f} min" if x < 6000 else f"{x / 3600:.1f} h"
+
+
 def cell(text: Any) -> str:
     """Text made safe for a Markdown table cell (| escaped, newlines joined)."""
     return str(text).replace("|", "\\|").replace("\n", " ")
@@ -88,6 +98,7 @@ def cell(text: Any) -> str:
 
 FORMATTERS = {
     "num": num,
+    "duration": duration,
     "signed": signed,
     "ci": ci,
     "prop": prop,

@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from analysis.util.constants import DEFAULT_COMPILE_WORKERS
 from analysis.report import variants
 from analysis.report.config import COST_KERNELS, ReportConfig
+from analysis.util.constants import DEFAULT_COMPILE_WORKERS
 
 __all__ = [
     "TUNE_SEED0",
@@ -62,26 +62,36 @@ def decay_cell(cfg: ReportConfig, variant: str, forget_bias: float) -> dict:
     ).to_dict()
 
 
-def train_cell(cfg: ReportConfig, variant: str, length: int, lr: float) -> dict:
+def train_cell(
+    cfg: ReportConfig,
+    variant: str,
+    length: int,
+    lr: float,
+    setting: tuple[str, str, float, str] | None = None,
+) -> dict:
     """The stored config of one training cell (adding problem) at learning rate `lr`.
 
     Args:
-        cfg: the report; variant: a `variants` name; length: T; lr: the rate its search chose.
+        cfg: the report; variant: a `variants` name; length: T; lr: the rate its search chose;
+        setting: one of ``cfg.train_settings`` (key, task, forget bias, init), None for the
+            main one (the adding problem at ``train_forget_bias``, orthogonal).
 
     Returns:
         `TrainConfig(...).to_dict()`.
     """
     from analysis.experiments.train import TrainConfig
 
+    _, task, forget_bias, init = setting or ("", "adding", cfg.train_forget_bias, "orthogonal")
     return TrainConfig(
-        task="adding",
+        task=task,
         length=int(length),
         steps=cfg.steps_at(length),
         batch=cfg.train_batch,
         hidden_size=cfg.train_hidden,
         lr=float(lr),
         clip=cfg.train_clip,
-        forget_bias=cfg.train_forget_bias,
+        forget_bias=float(forget_bias),
+        init=init,
         eval_every=cfg.train_eval_every,
         test_batch=cfg.train_test_batch,
         stop_when_solved=True,
@@ -297,11 +307,12 @@ def run_training(cfg: ReportConfig, out: Path) -> dict:
         cfg: the report; out: the report directory (stored under out/tune and out/train).
 
     Returns:
-        {"tune": search records, "train": training records}.
+        {"tune": search records, "train": training records, "settings": {key: {"tune",
+        "train"}} for each of ``train_settings``}.
     """
     names = cfg.trained()
     if not names:
-        return {"tune": [], "train": []}
+        return {"tune": [], "train": [], "settings": {}}
     searches = {v: train_cell(cfg, v, cfg.train_length, cfg.lr_grid[0]) for v in names}
 
     def evaluations(v: str, lr: float) -> list[dict]:
@@ -309,7 +320,19 @@ def run_training(cfg: ReportConfig, out: Path) -> dict:
         return [train_cell(cfg, v, t, lr) for t in lengths]
 
     tuned, trained = fair_training(cfg, searches, evaluations, out, "training")
-    return {"tune": tuned, "train": trained}
+    others = {}
+    for setting in cfg.train_settings:
+        key = setting[0]
+        at = {v: train_cell(cfg, v, cfg.train_length, cfg.lr_grid[0], setting) for v in names}
+
+        def one(v: str, lr: float, setting: tuple = setting) -> list[dict]:
+            return [train_cell(cfg, v, cfg.train_length, lr, setting)]
+
+        s_tuned, s_trained = fair_training(
+            cfg, at, one, out / "settings" / key, f"training ({key})"
+        )
+        others[key] = {"tune": s_tuned, "train": s_trained}
+    return {"tune": tuned, "train": trained, "settings": others}
 
 
 def run_costs(cfg: ReportConfig) -> dict:

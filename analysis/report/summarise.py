@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from analysis.util import stats
 from analysis.flow import classify
-from analysis.report import compare, variants
+from analysis.report import variants
 from analysis.report.model import (
     DecayRow,
     FlowRow,
@@ -25,6 +24,7 @@ from analysis.report.model import (
     RateRow,
     TrainRow,
 )
+from analysis.util import stats
 
 __all__ = [
     "OUTCOMES",
@@ -250,9 +250,7 @@ def gating_rows(
     trains = list(measured.get("train") or [None] * len(pairs))
     searches = list(measured.get("tune") or [None] * len(pairs))
     rows = []
-    for (d, act), drec, trec, srec in zip(
-        pairs, measured["decay"], trains, searches, strict=True
-    ):
+    for (d, act), drec, trec, srec in zip(pairs, measured["decay"], trains, searches, strict=True):
         label = f"{d.name} ({act})"
         rows.append(
             GatingRow(

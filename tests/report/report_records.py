@@ -16,7 +16,7 @@ def _snapshot(step, rate, length):
     }
 
 
-def train_record(variant, length, solved, n=8, diverged=(), blown=()):
+def train_record(variant, length, solved, n=8, diverged=(), blown=(), lr=0.01):
     cand, out = variant.split("/")
     per = []
     for i in range(n):
@@ -30,7 +30,7 @@ def train_record(variant, length, solved, n=8, diverged=(), blown=()):
             }
         )
     return {
-        "config": {"candidate": cand, "output": out, "length": length, "steps": 400},
+        "config": {"candidate": cand, "output": out, "length": length, "steps": 400, "lr": lr},
         "result": {"baseline": 1 / 6, "per_seed": per, "wall_s": 1.0, "steps_per_s": 10.0},
     }
 
@@ -46,4 +46,23 @@ def decay_record(variant, rates, forget_bias=1.0, length=200, c_max=1.0, non_fin
             "telemetry": {"c_max": c_max, "forget_mean": 0.7, "saturated_fraction": 0.0},
             "lyapunov": {"largest": -0.1},
         },
+    }
+
+
+def tune_record(variant, length, solved_by_rate, seeds=4):
+    """A learning-rate search record: {rate: seeds solved} on `seeds` held-out seeds each."""
+    cand, out = variant.split("/")
+    trials = [
+        {"lr": lr, "solved": k, "seeds": seeds, "final_test_loss": 0.001 if k else 0.17}
+        for lr, k in sorted(solved_by_rate.items())
+    ]
+    chosen = min(trials, key=lambda t: (-t["solved"], t["final_test_loss"], t["lr"]))["lr"]
+    return {
+        "config": {
+            "candidate": cand,
+            "output": out,
+            "length": length,
+            "lr_grid": sorted(solved_by_rate),
+        },
+        "result": {"trials": trials, "chosen_lr": chosen, "per_seed": []},
     }

@@ -366,8 +366,8 @@ def test_the_claims_table_renders_as_the_golden_section():
 
 
 def test_the_claims_table_reads_the_same_from_report_json():
-    from analysis.util.io import to_json as json_text
     from analysis.report.model import from_json, to_json
+    from analysis.util.io import to_json as json_text
 
     report, render = _rendered(golden_rows())
     back = from_json(json.loads(json_text(to_json(report))))

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from report_records import decay_record, train_record
 
-from analysis.util import stats
 from analysis.report import compare, summarise
 from analysis.report.model import Proportion
+from analysis.util import stats
 
 
 @pytest.mark.parametrize(("k", "n"), [(0, 8), (1, 8), (5, 8), (8, 8), (14, 16), (3, 7)])
@@ -126,6 +126,7 @@ def test_verdicts_follow_the_adjusted_p_values_and_families_are_separate():
         [
             train_record("tanh/tanh", 100, 8),
             train_record("relu/tanh", 100, 5),
+            train_record("sigmoid/tanh", 100, 0),
             train_record("tanh/relu", 100, 0),
             train_record("tanh/tanh", 50, 8),
             train_record("tanh/relu", 50, 1),
@@ -141,30 +142,90 @@ def test_verdicts_follow_the_adjusted_p_values_and_families_are_separate():
     by = {(c.family, c.a, c.b): c for c in comps}
     fast = by[("decay_bf1", "relu/tanh", "tanh/tanh")]
     assert fast.verdict == "lower" and fast.p_adjusted < 0.05  # every rate below every other
-    out = by[("train_T100", "tanh/relu", "tanh/tanh")]
-    cand = by[("train_T100", "relu/tanh", "tanh/tanh")]
-    # two tests in the family: 0/8 against 8/8 survives Holm, 5/8 against 8/8 does not
-    assert out.verdict == "lower" and out.p_adjusted == pytest.approx(2 * out.p)
+    sig = by[("train_candidate_T100", "sigmoid/tanh", "tanh/tanh")]
+    cand = by[("train_candidate_T100", "relu/tanh", "tanh/tanh")]
+    # two tests in the candidate family: 0/8 against 8/8 survives Holm, 5/8 against 8/8 not
+    assert sig.verdict == "lower" and sig.p_adjusted == pytest.approx(2 * sig.p)
     assert cand.verdict == "not distinguishable"
+    # the output slot is its own family: one test, no adjustment
+    out = by[("train_output_T100", "tanh/relu", "tanh/tanh")]
+    assert out.verdict == "lower" and out.p_adjusted == out.p
     slot = by[("slot_T100", "tanh/relu", "relu/tanh")]
     assert slot.p == pytest.approx(stats.fisher_p(Proportion(0, 8, 0, 0), Proportion(5, 8, 0, 0)))
-    assert by[("train_T50", "tanh/relu", "tanh/tanh")].verdict == "lower"
-    assert {f.key for f in fams} == {"decay_bf1", "train_T50", "train_T100", "slot_T100"}
-    assert next(f for f in fams if f.key == "train_T100").detectable == compare.detectable(8, 2)
+    assert by[("train_output_T50", "tanh/relu", "tanh/tanh")].verdict == "lower"
+    assert {f.key for f in fams} == {
+        "decay_bf1",
+        "train_candidate_T100",
+        "train_output_T100",
+        "train_output_T50",
+        "slot_T100",
+    }
+    fam = next(f for f in fams if f.key == "train_candidate_T100")
+    assert fam.detectable == compare.detectable(8, 2)
 
 
-def test_no_swap_is_judged_where_the_reference_fails_the_budget():
+@pytest.mark.parametrize(("solved", "judged"), [(13, False), (14, True), (16, True)])
+def test_the_budget_rule_judges_swaps_only_where_the_reference_passes(solved, judged):
+    # a synthetic record of the standard LSTM at T = 200: 14/16 passes, 13/16 fails
     training = summarise.training_rows(
-        [
-            train_record("tanh/tanh", 200, 3),  # 3/8: below half
-            train_record("relu/tanh", 200, 0),
-            train_record("tanh/tanh", 100, 4),  # 4/8: half, judged
-            train_record("relu/tanh", 100, 0),
-        ]
+        [train_record("tanh/tanh", 200, solved, n=16), train_record("relu/tanh", 200, 0, n=16)]
     )
-    comps, fams = compare.compare_all((), training, (), 100, ())
-    assert {f.key for f in fams} == {"train_T100"}
-    assert [(c.a, c.setting) for c in comps] == [("relu/tanh", "T = 100")]
+    assert compare.reference_passes(training, 200, 14 / 16) is judged
+    comps, fams = compare.compare_all((), training, (), 200, (), passes=14 / 16)
+    assert [(c.a, c.setting) for c in comps] == ([("relu/tanh", "T = 200")] if judged else [])
+    assert {f.key for f in fams} == ({"train_candidate_T200"} if judged else set())
+    # a length the reference never trained at is not judged either
+    assert not compare.reference_passes(training, 100, 14 / 16)
+
+
+def test_slots_of_the_variants():
+    assert compare.slot_of("relu/tanh") == "candidate"
+    assert compare.slot_of("tanh/identity") == "output"
+    assert compare.slot_of("relu/relu") == "both"
+    assert compare.slot_of("gate=tanh") == "gate"
+
+
+def test_slot_findings_name_the_property_that_separates_hurt_from_unchanged_swaps():
+    from analysis.checks.properties import Measured
+    from analysis.report.model import Comparison, PropertyRow
+
+    def row(label, differs):
+        return PropertyRow(label, label, Measured(label, 1, True, 0, 0, True, 1, 1, 0), differs)
+
+    props = [
+        row("relu", ("bounded", "centred", "slope", "curvature")),
+        row("identity", ("bounded", "curvature")),
+        row("hard_tanh", ("curvature",)),
+        row("sigmoid", ("centred", "slope", "curvature")),
+    ]
+
+    def cmp(family, a, verdict):
+        return Comparison(family, "solve rate", a, "tanh/tanh", "T = 100", 0, 0, 0, verdict)
+
+    comps = [
+        # output: unbounded swaps hurt, bounded ones do not -> boundedness
+        cmp("train_output_T100", "tanh/relu", "lower"),
+        cmp("train_output_T100", "tanh/identity", "lower"),
+        cmp("train_output_T100", "tanh/hard_tanh", "not distinguishable"),
+        cmp("train_output_T100", "tanh/sigmoid", "not distinguishable"),
+        # candidate: relu hurts, sigmoid (not centred, slope) does not -> bounded and ... no:
+        # identity is unchanged and unbounded, so only what relu has and neither else has
+        cmp("train_candidate_T100", "relu/tanh", "lower"),
+        cmp("train_candidate_T100", "identity/tanh", "not distinguishable"),
+        cmp("train_candidate_T100", "sigmoid/tanh", "not distinguishable"),
+        # both slots are not a one-slot question
+        cmp("train_both_T100", "relu/relu", "lower"),
+    ]
+    got = {f.slot: f for f in compare.slot_findings(comps, props)}
+    assert set(got) == {"candidate", "output"}
+    assert got["output"].hurt == ("tanh/relu", "tanh/identity")
+    assert got["output"].separating == ("bounded",)
+    # relu's four properties: bounded (identity has it), centred and slope (sigmoid has them),
+    # curvature (both have it): nothing separates
+    assert got["candidate"].separating == ()
+    # nothing unchanged to contrast with: no property is named
+    only_hurt = [c for c in comps if c.a in ("tanh/relu", "tanh/identity")]
+    assert compare.slot_findings(only_hurt, props)[0].separating == ()
 
 
 def test_rank_correlation_p_equals_full_enumeration_of_pairings():
@@ -184,9 +245,7 @@ def test_rank_correlation_p_equals_full_enumeration_of_pairings():
 
 
 def test_the_slope_family_tests_each_slot_once():
-    rows = summarise.decay_rows(
-        [decay_record("tanh/tanh", [-0.03 - 0.001 * i for i in range(8)])]
-    )
+    rows = summarise.decay_rows([decay_record("tanh/tanh", [-0.03 - 0.001 * i for i in range(8)])])
     import dataclasses
 
     extra = [

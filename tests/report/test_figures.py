@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from analysis import plot
-from analysis.runtime import pool
 from analysis.report import config, figures, summarise
 from analysis.report.model import Figure
+from analysis.runtime import pool
 
 VARIANTS = (
     "tanh/tanh",
@@ -85,7 +85,7 @@ def train_record(variant, length=20, losses=(1.0, 0.3, 0.1), diverged_at=None, s
             }
         )
     return {
-        "config": {"candidate": cand, "output": out, "length": length, "steps": 40},
+        "config": {"candidate": cand, "output": out, "length": length, "steps": 40, "lr": 0.01},
         "result": {
             "baseline": 1 / 6,
             "task": {"name": "adding", "T": length},

@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from analysis.util import stats
 from analysis.experiments import sweep
-from analysis.report import compare, config, gating, stages, summarise
+from analysis.report import compare, config, gating, stages, summarise, variants
+from analysis.util import stats
 
 
 def _decay_record(length, rates, c_max=0.5, non_finite=0):
@@ -28,7 +28,7 @@ def _train_record(length, solved_steps):
         for s in solved_steps
     ]
     return {
-        "config": {"length": length, "steps": 40},
+        "config": {"length": length, "steps": 40, "lr": 0.01},
         "result": {"baseline": 0.1667, "wall_s": 1.0, "per_seed": per},
     }
 
@@ -74,16 +74,19 @@ def test_lstm_cells_are_the_other_stages_cells_and_are_not_run_twice(monkeypatch
     cfg = config.preset("tiny", gating_designs=("lstm",), gating_decay_length=60)
     # the decay stage's cell for the same variant and b_f is the gating cell itself
     assert gating.decay_cells(cfg)[0] == stages.decay_cell(cfg, "tanh/tanh", cfg.train_forget_bias)
-    tanh_cell = stages.train_cell(cfg, "tanh/tanh", cfg.gating_length)
-    assert gating.train_cells(cfg) == [
+    tanh_cell = stages.train_cell(cfg, "tanh/tanh", cfg.gating_length, 0.1)
+    assert gating.train_cells(cfg, 0.1) == [
         tanh_cell,
-        stages.train_cell(cfg, "relu/tanh", cfg.gating_length),
+        stages.train_cell(cfg, "relu/tanh", cfg.gating_length, 0.1),
     ]
     asked = []
 
     def fake_run(cells, seeds, run_cell, out, desc="", workers=1):
-        asked.extend((out.name, sweep.cell_key(c)) for c in cells)
-        return [{"config": dict(c), "seeds": list(seeds), "result": {}} for c in cells]
+        asked.extend((f"{out.parent.name}/{out.name}", sweep.cell_key(c)) for c in cells)
+        # every search chooses 0.1
+        return [
+            {"config": dict(c), "seeds": list(seeds), "result": {"chosen_lr": 0.1}} for c in cells
+        ]
 
     monkeypatch.setattr(sweep, "run", fake_run)
     seeds = list(range(cfg.train_seeds))
@@ -94,9 +97,11 @@ def test_lstm_cells_are_the_other_stages_cells_and_are_not_run_twice(monkeypatch
     got = gating.run_gating(cfg, tmp_path, dmain, main)
     assert got["reused"] == {"decay": 1, "train": 1}
     assert got["train"][0] is main[0]  # the training stage's own record, not a rerun
-    assert ("gating_train", sweep.cell_key(tanh_cell)) not in asked
-    assert [n for n, _ in asked].count("gating_train") == 1
-    assert [n for n, _ in asked].count("gating_decay") == 1
+    assert ("gating/train", sweep.cell_key(tanh_cell)) not in asked
+    names = [n for n, _ in asked]
+    # both cells search their rate; only the one the training stage lacks is trained
+    assert names.count("gating/tune") == 2 and names.count("gating/train") == 1
+    assert names.count(f"{tmp_path.name}/gating_decay") == 1
     assert len(set(asked)) == len(asked)
 
 
@@ -113,14 +118,20 @@ def test_every_design_has_decay_cells_with_its_options():
 
 
 def test_only_the_lstm_cells_take_flow_snapshots():
-    # the section reads none; an LSTM cell keeps the training stage's count to be its cell
+    # the section reads none; an LSTM cell is the training stage's cell, with its count
     cfg = config.preset("tiny", gating_designs=tuple(d.name for d in gating.DESIGNS))
-    got = {(c.get("cell", "lstm"), c["snapshots"]) for c in gating.train_cells(cfg)}
     assert cfg.train_snapshots > 0
-    assert got == {
-        ("lstm", cfg.train_snapshots),
-        *((d.cell, 0) for d in gating.DESIGNS if d.cell != "lstm"),
-    }
+    for c in gating.train_cells(cfg, 0.01):
+        if c.get("cell", "lstm") == "lstm" and variants.name_of(c) in variants.known():
+            name = variants.name_of(c)
+            want = cfg.train_snapshots if name in cfg.flow_variants else 0
+            assert (
+                c["snapshots"]
+                == want
+                == stages.train_cell(cfg, name, c["length"], 0.01)["snapshots"]
+            )
+        else:  # another design, or an LSTM design that is no report variant
+            assert c["snapshots"] == (cfg.train_snapshots if c.get("cell") == "lstm" else 0)
 
 
 def test_the_sections_commands_make_the_sections_cells():
@@ -132,7 +143,9 @@ def test_the_sections_commands_make_the_sections_cells():
     from analysis.experiments.train import TrainConfig
 
     cfg = config.preset("tiny", gating_designs=tuple(d.name for d in gating.DESIGNS))
-    lines = gating.commands(cfg)
+    n = len(gating.train_cells(cfg, 0.01))
+    rates = [0.001 * (i + 1) for i in range(n)]  # each cell its own chosen rate
+    lines = gating.commands(cfg, rates)
     parser, _ = build_parser()
     decay_lines = [ln for ln in lines if ln.startswith("actgrad decay")]
     train_lines = [ln for ln in lines if ln.startswith("actgrad train")]
@@ -150,4 +163,5 @@ def test_the_sections_commands_make_the_sections_cells():
             TrainConfig.from_dict(c).to_dict()
             for c in sweep.expand_grid(base_record(args, TrainConfig()), compare)
         ]
-    assert made == [TrainConfig.from_dict(c).to_dict() for c in gating.train_cells(cfg)]
+    want = [gating.train_cells(cfg, lr)[i] for i, lr in enumerate(rates)]
+    assert made == [TrainConfig.from_dict(c).to_dict() for c in want]

@@ -3,18 +3,19 @@ model's round trip through report.json; --render re-renders without measuring.""
 
 import dataclasses
 import json
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from report_records import decay_record, train_record
+from report_records import decay_record, train_record, tune_record
 
-from analysis.util.io import to_json as json_text
 from analysis.checks.properties import Measured
 from analysis.report import compare, render, summarise
 from analysis.report.model import SCHEMA, Figure, PropertyRow, Report, from_json, to_json
+from analysis.util.io import to_json as json_text
 
 GOLDEN = Path(__file__).parent / "golden" / "page.md"
 CONFIG = {
@@ -23,11 +24,15 @@ CONFIG = {
     "train_forget_bias": 1.0,
     "train_length": 100,
     "train_lengths": [50, 100, 200],
-    "train_steps": 1200,
-    "train_lr": 0.02,
+    "train_steps_per_T": 15,
+    "train_min_steps": 1000,
+    "train_clip": 1.0,
+    "lr_grid": [0.01, 0.1],
+    "tune_seeds": 4,
+    "reference_passes": 0.875,
     "train_batch": 16,
     "train_hidden": 32,
-    "train_seeds": 8,
+    "train_seeds": 16,
     "train_snapshots": 2,
     "decay_length": 2000,
     "decay_seeds": 8,
@@ -37,6 +42,8 @@ CONFIG = {
     "cost_repeats": 3,
     "cost_n": 1000,
     "property_variants": ["tanh(0.5z)/tanh"],
+    "train_variants": ["tanh/tanh", "relu/tanh", "tanh/relu", "tanh/identity"],
+    "train_gates": [],
     "decay_variants": ["tanh/tanh", "relu/tanh", "relu/relu"],
 }
 
@@ -57,11 +64,20 @@ def fixed_report() -> Report:
     decay = (*decay[:4], dataclasses.replace(half, variant="tanh(0.5z)/tanh"))
     training = summarise.training_rows(
         [
-            train_record("tanh/tanh", 100, 8),
-            train_record("relu/tanh", 100, 5),
-            train_record("tanh/relu", 100, 0),
-            train_record("tanh/tanh", 50, 8),
-            train_record("tanh/tanh", 200, 2),
+            train_record("tanh/tanh", 100, 16, n=16, lr=0.1),
+            train_record("relu/tanh", 100, 5, n=16),
+            train_record("tanh/relu", 100, 0, n=16),
+            train_record("tanh/identity", 100, 15, n=16),
+            train_record("tanh/tanh", 50, 16, n=16, lr=0.1),
+            train_record("tanh/tanh", 200, 2, n=16, lr=0.1),
+        ]
+    )
+    tuning = summarise.rate_rows(
+        [
+            tune_record("tanh/tanh", 100, {0.01: 2, 0.1: 4}),
+            tune_record("relu/tanh", 100, {0.01: 1, 0.1: 0}),
+            tune_record("tanh/relu", 100, {0.01: 0, 0.1: 0}),
+            tune_record("tanh/identity", 100, {0.01: 3, 0.1: 1}),
         ]
     )
     flow = summarise.flow_rows([train_record("tanh/tanh", 100, 8)])
@@ -72,32 +88,54 @@ def fixed_report() -> Report:
         ("property_candidate", 1.0, ("tanh(0.5z)/tanh",)),
     ]
     comps, fams = compare.compare_all(decay, training, (), 100, families)
+    properties = (
+        PropertyRow(
+            "tanh", "tanh", Measured("tanh", 1.0, True, 0.0, 0.0, True, 1.0, 1.0, 0.7698), ()
+        ),
+        PropertyRow(
+            "tanh(0.5z)",
+            "formula:tanh(z/2)",
+            Measured("formula:tanh(z/2)", 1.0, True, 0.0, 0.0, True, 0.5, 0.5, 0.1925),
+            ("slope", "curvature"),
+        ),
+        PropertyRow(
+            "relu",
+            "relu",
+            Measured("relu", math.inf, False, 0.0, 0.399, False, 0.0, 1.0, 0.0),
+            ("bounded", "centred", "slope", "curvature"),
+        ),
+        PropertyRow(
+            "identity",
+            "identity",
+            Measured("identity", math.inf, False, 0.0, 0.0, True, 1.0, 1.0, 0.0),
+            ("bounded", "curvature"),
+        ),
+    )
     return Report(
         schema=SCHEMA,
         command="actgrad report --preset fixture",
         config=CONFIG,
         meta={"device": "cpu: a test machine", "versions": {"jax": "0.0"}},
         timings_s={"decay": 1.5, "total": 120.0},
-        cost={"seed_steps": 1000, "train_s": 10.0},
+        cost={
+            "seed_steps": 1000,
+            "train_s": 10.0,
+            "seq_steps_per_s": 5000.0,
+            "full_estimate_s": 7200.0,
+            "full_longest": 400,
+        },
         decay=decay,
         training=training,
+        tuning=tuning,
+        settings=(),
         lengths=summarise.length_rows(training, ["tanh/tanh"], [50, 100, 200]),
         flow=flow,
         gating=(),
         gating_reused={"decay": 0, "train": 0},
-        properties=(
-            PropertyRow(
-                "tanh", "tanh", Measured("tanh", 1.0, True, 0.0, 0.0, True, 1.0, 1.0, 0.7698), ()
-            ),
-            PropertyRow(
-                "tanh(0.5z)",
-                "formula:tanh(z/2)",
-                Measured("formula:tanh(z/2)", 1.0, True, 0.0, 0.0, True, 0.5, 0.5, 0.1925),
-                ("slope", "curvature"),
-            ),
-        ),
+        properties=properties,
         comparisons=comps,
         families=fams,
+        findings=compare.slot_findings(comps, properties),
         claims=(),  # the claims template has its own golden rendering
         costs={"tanh": {"forward_s": 1e-4, "fwd_bwd_s": 2e-4, "ns_per_element_fwd_bwd": 2.0}},
         verify=(
@@ -138,11 +176,16 @@ def test_the_answer_is_short_and_corrects_the_premise_first():
 def test_verdict_words_come_from_the_comparisons():
     rep = fixed_report()
     page = render.render_markdown(rep)
-    out = rep.comparison("train_T100", "tanh/relu", "tanh/tanh")
+    out = rep.comparison("train_output_T100", "tanh/relu", "tanh/tanh")
     assert out.verdict == "lower"
     assert f"fewer seeds solved (adjusted p = {render.pval(out.p_adjusted)})" in page
-    cand = rep.comparison("train_T100", "relu/tanh", "tanh/tanh")
-    assert f"not distinguishable (adjusted p = {render.pval(cand.p_adjusted)})" in page
+    noaf = rep.comparison("train_output_T100", "tanh/identity", "tanh/tanh")
+    assert f"not distinguishable (adjusted p = {render.pval(noaf.p_adjusted)})" in page
+    # the finding is read from those verdicts: ReLU hurt, the identity did not
+    found = rep.finding("output", 100)
+    assert found.hurt == ("tanh/relu",) and found.unchanged == ("tanh/identity",)
+    assert found.separating == ("centred", "slope")
+    assert "differ from tanh in zero-centring and the slope at 0" in page
 
 
 def test_report_json_round_trips_to_the_same_page():
@@ -157,9 +200,9 @@ def test_another_schema_is_refused_with_one_line():
     data["schema"] = 1
     with pytest.raises(ValueError, match="schema 1"):
         from_json(data)
-    data["schema"] = 2
+    data["schema"] = SCHEMA
     del data["decay"][0]["rate"]
-    with pytest.raises(ValueError, match="does not hold a schema 2 report"):
+    with pytest.raises(ValueError, match=f"does not hold a schema {SCHEMA} report"):
         from_json(data)
 
 

@@ -143,11 +143,36 @@ def test_why_gating_shows_every_design_and_reuses_the_lstm_cells(quick_report):
         assert r.decay.T == cfg["gating_decay_length"] and r.train.T == cfg["gating_length"]
         assert r.decay.seeds == cfg["decay_seeds"] and r.train.solved.n == cfg["train_seeds"]
         assert render.prop(r.train.solved) in md
-    # tiny: the LSTM tanh/tanh cell at T = 12 is the decay and training stages' own
+        assert r.search is not None and r.train.lr == r.search.chosen
+    # tiny: the LSTM tanh/tanh cell at T = 12 is the decay and training stages' own (its
+    # search, on the same seeds, chose the same rate)
     assert rep.gating_reused == {"decay": 1, "train": 1}
-    stored = (quick_report / "gating_train" / "results.jsonl").read_text().splitlines()
+    stored = (quick_report / "gating" / "train" / "results.jsonl").read_text().splitlines()
     configs = [json.loads(x)["config"] for x in stored]
     assert len(configs) == len(pairs) - 1
+
+
+def test_every_trained_cell_searched_its_rate_on_seeds_the_evaluation_never_uses(quick_report):
+    rep = _report(quick_report)
+    cfg = rep.config
+    evaluation = set(range(cfg["train_seeds"]))
+    for folder in ("tune", "gating/tune"):
+        for line in (quick_report / folder / "results.jsonl").read_text().splitlines():
+            rec = json.loads(line)
+            assert not set(rec["seeds"]) & evaluation
+            assert rec["config"]["lr_grid"] == cfg["lr_grid"]
+            got = [(s["lr"], s["seed"]) for s in rec["result"]["per_seed"]]
+            assert got == [(lr, s) for lr in cfg["lr_grid"] for s in rec["seeds"]]
+    for folder in ("train", "gating/train"):
+        for line in (quick_report / folder / "results.jsonl").read_text().splitlines():
+            assert json.loads(line)["seeds"] == sorted(evaluation)
+    searched = {r.variant: r for r in rep.tuning}
+    assert set(searched) == {r.variant for r in rep.training}
+    for r in rep.training:
+        assert r.lr == searched[r.variant].chosen
+        assert r.steps == max(cfg["train_min_steps"], cfg["train_steps_per_T"] * r.T)
+    md = (quick_report / "report.md").read_text()
+    assert "## Training on the adding problem, fairly" in md and "learning-rate search" in md
 
 
 def test_render_rewrites_the_same_pages_without_measuring(quick_report, tmp_path):

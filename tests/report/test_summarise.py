@@ -5,9 +5,9 @@ import math
 import pytest
 from report_records import decay_record, train_record
 
-from analysis.util import stats
 from analysis.flow import classify
-from analysis.report import compare, summarise
+from analysis.report import summarise
+from analysis.util import stats
 
 LN2, LN1000 = math.log(2), math.log(1000)
 
