@@ -76,6 +76,7 @@ def _users_codegen(request):
 # one file at a time (`--dist loadfile`), the last long file sets the wall time.
 _LONGEST_FIRST = (
     "report/test_report.py",
+    "report/test_full.py",
     "cells/test_fast_lstm.py",
     "bench/test_bench.py",
     "experiments/test_multiprocess.py",

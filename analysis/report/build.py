@@ -45,6 +45,7 @@ __all__ = [
     "STAGES",
     "ReportConfig",
     "build",
+    "check",
     "command",
     "decay_families",
     "planned_seq_steps",
@@ -169,6 +170,8 @@ def planned_seq_steps(cfg: ReportConfig) -> int:
         lengths = cfg.train_lengths if v in cfg.length_variants else (cfg.train_length,)
         total += search * cfg.steps_at(cfg.train_length) * cfg.train_length
         total += sum(cfg.train_seeds * cfg.steps_at(t) * t for t in lengths)
+        if cfg.train_neighbours:  # at most two neighbours of the chosen rate
+            total += 2 * cfg.train_seeds * cfg.steps_at(cfg.train_length) * cfg.train_length
     per_setting = (search + cfg.train_seeds) * cfg.steps_at(cfg.train_length) * cfg.train_length
     total += len(cfg.train_settings) * len(cfg.trained()) * per_setting
     cells = len(cfg.gating_designs) * len(cfg.gating_activations)
@@ -192,6 +195,7 @@ def _measure(cfg: ReportConfig, out: Path, stage: Callable[[str, Callable[[], T]
         "train_records": train_records,
         "tune_records": trained["tune"],
         "settings": trained["settings"],
+        "neighbours": trained["neighbours"],
         "gating": gated,
         "costs": costs,
     }
@@ -283,6 +287,7 @@ def summarise_run(
     decay = summarise.decay_rows(m["decay_records"])
     training = summarise.training_rows(m["train_records"])
     tuning = summarise.rate_rows(m["tune_records"])
+    neighbours = summarise.training_rows(m["neighbours"])
     gated = summarise.gating_rows(_gating_pairs(cfg), m["gating"])
     settings = tuple(
         SettingRows(
@@ -305,8 +310,9 @@ def summarise_run(
         summarise.init_vs_training(decay, training, gated, cfg.train_forget_bias, cfg.train_length),
         cfg.reference_passes,
         [(st.key, st.training) for st in settings],
+        neighbours,
     )
-    cost = training_cost([*m["train_records"], *m["gating"].get("train", [])])
+    cost = training_cost([*m["train_records"], *m["neighbours"], *m["gating"].get("train", [])])
     full = PRESETS["full"]
     speed = cost["seq_steps_per_s"]
     cost["full_planned_seq_steps"] = planned_seq_steps(full)
@@ -325,6 +331,7 @@ def summarise_run(
         decay=decay,
         training=training,
         tuning=tuning,
+        neighbours=neighbours,
         settings=settings,
         lengths=summarise.length_rows(training, cfg.length_variants, cfg.train_lengths),
         flow=summarise.flow_rows(m["train_records"]),
@@ -398,6 +405,25 @@ def _evidence(cfg: ReportConfig, report: Report, m: Mapping, meta: Mapping) -> A
     )
 
 
+def check(cfg: ReportConfig) -> None:
+    """Refuse, before any work, a report whose cells could not all run: an unknown variant,
+    search seeds that would meet the evaluation's, a setting whose task cannot take the main
+    length. ValueError with one line."""
+    from analysis.cells.lstm import INITS
+    from analysis.experiments import tasks
+
+    for name in (*cfg.decay_variants, *cfg.trained(), *cfg.property_variants):
+        variants.get(name)
+    stages.tune_seeds(cfg)
+    for key, task, _, init in cfg.train_settings:
+        try:
+            tasks.get(task, cfg.train_length)
+        except ValueError as e:
+            raise ValueError(f"train setting {key!r}: {e}") from None
+        if init not in INITS:
+            raise ValueError(f"train setting {key!r}: init {init!r}; valid: {', '.join(INITS)}")
+
+
 def build(cfg: ReportConfig, out: str | Path) -> Report:
     """Run every stage and write the report into `out`.
 
@@ -412,6 +438,7 @@ def build(cfg: ReportConfig, out: str | Path) -> Report:
 
     from analysis.report.figures import write_figures, write_init_vs_training
 
+    check(cfg)
     out = ensure_writable_dir(out)
     meta = {**run_metadata(), "compile_cache": jax.config.jax_compilation_cache_dir}
     timings: dict[str, float] = {}

@@ -128,6 +128,7 @@ def compare_all(
     init_pairs: Sequence[tuple[str, str, DecayRow, TrainRow]] = (),
     passes: float = REFERENCE_SOLVES,
     settings: Sequence[tuple[str, Sequence[TrainRow]]] = (),
+    neighbours: Sequence[TrainRow] = (),
 ) -> tuple[tuple[Comparison, ...], tuple[Family, ...]]:
     """Every comparison the page makes, family by family.
 
@@ -155,6 +156,9 @@ def compare_all(
             be judged there.
         settings: further settings, each (key, its training rows): the training families
             again, as ``train_{slot}_T{T}_{key}``, against the standard LSTM of that setting.
+        neighbours: rows trained at the grid's neighbours of their chosen rate: the
+            ``neighbours_T{T}`` family, each against the standard LSTM at its chosen rate
+            (setting "T = {T}, lr = {rate}"), where the standard LSTM passes.
 
     Returns:
         (comparisons, families), families in page order.
@@ -170,6 +174,7 @@ def compare_all(
     fams += _train_families(training, passes)
     for key, rows in settings:
         fams += _train_families(rows, passes, key)
+    fams += _neighbour_family(training, neighbours, passes)
     fams += _slot_family(training, train_length)
     fams += _gating_families(gating)
     fams += _slope_family(decay, slopes)
@@ -211,6 +216,24 @@ def _train_families(
                     fam.add_solves(r.variant, REFERENCE, where, r, ref)
             if fam.items:
                 fams.append(fam)
+    return fams
+
+
+def _neighbour_family(
+    training: Sequence[TrainRow], rows: Sequence[TrainRow], passes: float
+) -> list[_Pending]:
+    """Each row at a neighbouring rate against the standard LSTM at its chosen rate."""
+    fams = []
+    for length in sorted({r.T for r in rows}):
+        if not reference_passes(training, length, passes):
+            continue
+        ref = next(r for r in training if r.variant == REFERENCE and r.T == length)
+        fam = _Pending(f"neighbours_T{length}", "solve rate")
+        for r in rows:
+            if r.T == length and r.variant != REFERENCE:
+                fam.add_solves(r.variant, REFERENCE, f"T = {length}, lr = {r.lr:g}", r, ref)
+        if fam.items:
+            fams.append(fam)
     return fams
 
 

@@ -47,6 +47,8 @@ class ReportConfig:
     ``train_snapshots`` gradient-flow snapshots per run of the ``flow_variants``; the held-out
     test batch has ``train_test_batch`` sequences (the standard error of a test MSE near the
     0.01 criterion is then about 10% of it). ``train_gates``: the gate swaps trained too.
+    ``train_neighbours``: each variant also trains at the grid's neighbours of its chosen rate
+    on the evaluation seeds, so the page can say whether each verdict holds there.
     ``train_settings``: the comparison at ``train_length`` again in other settings (a forget
     bias of 3, chrono initialisation, the 1997 form of the task with signed inputs).
     "One property at a time": each of ``property_variants`` (`variants.PROPERTY_VARIANTS`,
@@ -90,6 +92,8 @@ class ReportConfig:
     train_snapshots: int = 10
     flow_variants: tuple[str, ...] = variants.QUICK_VARIANTS
     train_gates: tuple[str, ...] = ()
+    # also train each variant at the grid's neighbours of its chosen rate (train_seeds each)
+    train_neighbours: bool = False
     # further settings of the training comparison, each (key, task, forget bias, init): the
     # same variants, searched and trained again at train_length
     train_settings: tuple[tuple[str, str, float, str], ...] = ()
@@ -193,6 +197,7 @@ PRESETS: dict[str, ReportConfig] = {
         # seven rates on four seeds: 28 models a search, as many as the evaluation's seeds
         train_seeds=28,
         train_gates=_GATES,
+        train_neighbours=True,
         train_settings=(
             ("bf3", "adding", 3.0, "orthogonal"),
             # chrono alone: b_f ~ log U[1, T - 1] with nothing added (forget bias 0)

@@ -11,13 +11,12 @@ taken from that stage's records, never run twice. Everything else goes through
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from analysis.report import stages, variants
 from analysis.report.config import ReportConfig
-from analysis.util.constants import DEFAULT_COMPILE_WORKERS
 
 __all__ = [
     "DESIGNS",
@@ -180,34 +179,6 @@ def train_cells(cfg: ReportConfig, lr: float) -> list[dict]:
     return cells
 
 
-def _reuse_or_run(
-    cells: Sequence[dict],
-    known: Sequence[Mapping],
-    seeds: Sequence[int],
-    run_cell: Callable[[Mapping, Sequence[int]], Mapping],
-    folder: Path,
-    desc: str,
-) -> tuple[list[dict], int]:
-    """Records of `cells`: from `known` where a record has the same config and seeds, else run.
-
-    Returns:
-        (records in `cells` order, how many were reused).
-    """
-    from analysis.experiments import sweep
-
-    seeds = [int(s) for s in seeds]
-    have = {
-        sweep.cell_key(r["config"]): r
-        for r in known
-        if [int(s) for s in r.get("seeds", seeds)] == seeds
-    }
-    keys = [sweep.cell_key(c) for c in cells]
-    todo = [c for c, k in zip(cells, keys, strict=True) if k not in have]
-    done = sweep.run(todo, seeds, run_cell, folder, desc=desc, workers=DEFAULT_COMPILE_WORKERS)
-    have.update({sweep.cell_key(r["config"]): r for r in done})
-    return [have[k] for k in keys], len(cells) - len(todo)
-
-
 def run_gating(
     cfg: ReportConfig,
     out: Path,
@@ -230,7 +201,7 @@ def run_gating(
     """
     from analysis.experiments import decay
 
-    drecs, d_reused = _reuse_or_run(
+    drecs, d_reused = stages.reuse_or_run(
         decay_cells(cfg),
         decay_records,
         range(cfg.decay_seeds),

@@ -259,6 +259,7 @@ class Report:
     decay: tuple[DecayRow, ...]
     training: tuple[TrainRow, ...]
     tuning: tuple[RateRow, ...]
+    neighbours: tuple[TrainRow, ...]  # at the grid's neighbours of each chosen rate
     settings: tuple[SettingRows, ...]
     lengths: tuple[LengthRow, ...]
     flow: tuple[FlowRow, ...]
@@ -285,6 +286,16 @@ class Report:
         """The training row of `variant` at length `T`, or None if it was not trained."""
         return next((r for r in self.training if r.variant == variant and r.T == T), None)
 
+    def neighbour_rows(self, variant: str) -> tuple[TrainRow, ...]:
+        """`variant` trained at the grid's neighbours of its chosen rate, by rate."""
+        return tuple(
+            sorted((r for r in self.neighbours if r.variant == variant), key=lambda r: r.lr)
+        )
+
+    def neighbour_comparison(self, variant: str, T: int, lr: float) -> Comparison | None:
+        """The test of `variant` at the neighbouring rate `lr` against the standard LSTM."""
+        return self.comparison(f"neighbours_T{T}", variant, "tanh/tanh", f"T = {T}, lr = {lr:g}")
+
     def rate_row(self, variant: str) -> RateRow | None:
         """The learning-rate search of `variant`, or None if it was not trained."""
         return next((r for r in self.tuning if r.variant == variant), None)
@@ -293,10 +304,18 @@ class Report:
         """`variant` across lengths, or None if it was not trained at several."""
         return next((r for r in self.lengths if r.variant == variant), None)
 
-    def comparison(self, family: str, a: str, b: str) -> Comparison | None:
-        """The test of `a` against `b` in `family`, or None if the page made none."""
+    def comparison(
+        self, family: str, a: str, b: str, setting: str | None = None
+    ) -> Comparison | None:
+        """The test of `a` against `b` in `family` (in `setting`, where a family tests the same
+        pair in several), or None if the page made none."""
         return next(
-            (c for c in self.comparisons if c.family == family and c.a == a and c.b == b), None
+            (
+                c
+                for c in self.comparisons
+                if (c.family, c.a, c.b) == (family, a, b) and setting in (None, c.setting)
+            ),
+            None,
         )
 
     def decay_comparison(self, variant: str) -> Comparison | None:

@@ -23,6 +23,8 @@ __all__ = [
     "TUNE_SEED0",
     "decay_cell",
     "fair_training",
+    "neighbours",
+    "reuse_or_run",
     "run_costs",
     "run_decay",
     "run_training",
@@ -184,7 +186,28 @@ def fair_training(
     )
     chosen = {n: float(r["result"]["chosen_lr"]) for n, r in zip(searches, tuned, strict=True)}
     cells = [c for n in searches for c in evaluations(n, chosen[n])]
-    seeds = list(range(cfg.train_seeds))
+    records, _ = reuse_or_run(
+        cells, known, range(cfg.train_seeds), train_result, folder / "train", desc
+    )
+    return tuned, records
+
+
+def reuse_or_run(
+    cells: Sequence[dict],
+    known: Sequence[Mapping],
+    seeds: Sequence[int],
+    run_cell: Callable[[Mapping, Sequence[int]], Mapping],
+    folder: Path,
+    desc: str,
+) -> tuple[list[dict], int]:
+    """Records of `cells`: from `known` where a record has the same config and seeds, else run.
+
+    Returns:
+        (records in `cells` order, how many were reused).
+    """
+    from analysis.experiments import sweep
+
+    seeds = [int(s) for s in seeds]
     have = {
         sweep.cell_key(r["config"]): r
         for r in known
@@ -192,11 +215,9 @@ def fair_training(
     }
     keys = [sweep.cell_key(c) for c in cells]
     todo = [c for c, k in zip(cells, keys, strict=True) if k not in have]
-    done = sweep.run(
-        todo, seeds, train_result, folder / "train", desc=desc, workers=DEFAULT_COMPILE_WORKERS
-    )
+    done = sweep.run(todo, seeds, run_cell, folder, desc=desc, workers=DEFAULT_COMPILE_WORKERS)
     have.update({sweep.cell_key(r["config"]): r for r in done})
-    return tuned, [have[k] for k in keys]
+    return [have[k] for k in keys], len(cells) - len(todo)
 
 
 def run_verify(cfg: ReportConfig) -> list[dict]:
@@ -307,19 +328,26 @@ def run_training(cfg: ReportConfig, out: Path) -> dict:
         cfg: the report; out: the report directory (stored under out/tune and out/train).
 
     Returns:
-        {"tune": search records, "train": training records, "settings": {key: {"tune",
-        "train"}} for each of ``train_settings``}.
+        {"tune": search records, "train": training records at the chosen rates,
+        "neighbours": those at the grid's neighbours (``train_neighbours``), "settings":
+        {key: {"tune", "train"}} for each of ``train_settings``}.
     """
     names = cfg.trained()
     if not names:
-        return {"tune": [], "train": [], "settings": {}}
+        return {"tune": [], "train": [], "neighbours": [], "settings": {}}
     searches = {v: train_cell(cfg, v, cfg.train_length, cfg.lr_grid[0]) for v in names}
 
     def evaluations(v: str, lr: float) -> list[dict]:
         lengths = sorted(cfg.train_lengths) if v in cfg.length_variants else [cfg.train_length]
-        return [train_cell(cfg, v, t, lr) for t in lengths]
+        near = neighbours(cfg.lr_grid, lr) if cfg.train_neighbours else ()
+        return [train_cell(cfg, v, t, lr) for t in lengths] + [
+            train_cell(cfg, v, cfg.train_length, a) for a in near
+        ]
 
-    tuned, trained = fair_training(cfg, searches, evaluations, out, "training")
+    tuned, evaluated = fair_training(cfg, searches, evaluations, out, "training")
+    chosen = {name: float(r["result"]["chosen_lr"]) for name, r in zip(names, tuned, strict=True)}
+    at_chosen = [r for r in evaluated if float(r["config"]["lr"]) == chosen[_variant(r)]]
+    near_chosen = [r for r in evaluated if float(r["config"]["lr"]) != chosen[_variant(r)]]
     others = {}
     for setting in cfg.train_settings:
         key = setting[0]
@@ -332,7 +360,18 @@ def run_training(cfg: ReportConfig, out: Path) -> dict:
             cfg, at, one, out / "settings" / key, f"training ({key})"
         )
         others[key] = {"tune": s_tuned, "train": s_trained}
-    return {"tune": tuned, "train": trained, "settings": others}
+    return {"tune": tuned, "train": at_chosen, "neighbours": near_chosen, "settings": others}
+
+
+def neighbours(grid: Sequence[float], lr: float) -> tuple[float, ...]:
+    """The rates beside `lr` in the sorted `grid` (one at an edge)."""
+    ordered = sorted(grid)
+    i = ordered.index(lr)
+    return tuple(ordered[j] for j in (i - 1, i + 1) if 0 <= j < len(ordered))
+
+
+def _variant(record: Mapping) -> str:
+    return variants.name_of(record["config"])
 
 
 def run_costs(cfg: ReportConfig) -> dict:

@@ -42,3 +42,25 @@ def test_the_default_grid_spans_a_decade_and_the_budget_grows_with_length():
         max(cfg.train_min_steps, cfg.train_steps_per_T * t) for t in (50, 100, 200)
     ]
     assert cfg.steps_at(200) > cfg.steps_at(100)
+
+
+def test_a_report_that_cannot_run_is_refused_before_any_work(tmp_path):
+    from analysis.report import build
+    from analysis.report.config import preset
+
+    bad = [
+        (preset("tiny", train_variants=("tanh/tanh", "swish/tanh")), "unknown variant"),
+        (preset("tiny", train_seeds=20_000), "train_seeds must be at most"),
+        (
+            preset("tiny", train_settings=(("old", "adding1997", 1.0, "orthogonal"),)),
+            "train setting 'old': length must be",
+        ),
+        (
+            preset("tiny", train_settings=(("x", "adding", 1.0, "xavier"),)),
+            "init 'xavier'; valid: orthogonal",
+        ),
+    ]
+    for cfg, message in bad:
+        with pytest.raises(ValueError, match=message):
+            build.build(cfg, tmp_path / "out")
+        assert not (tmp_path / "out").exists()  # nothing written

@@ -87,8 +87,15 @@ def test_full_runs_end_to_end_at_a_reduced_size(tmp_path):
         assert {(r.variant, r.T) for r in st.training} == {(v, main) for v in (*VARIANTS, *GATES)}
         assert {r.variant for r in st.tuning} == {v for v in (*VARIANTS, *GATES)}
         assert rep.train_comparison("relu/tanh", main, st.key) is not None
+    # every variant also at the grid's neighbours of its chosen rate, each tested
+    grid = sorted(overrides["lr_grid"])
+    for v in (*VARIANTS, *GATES):
+        near = [r.lr for r in rep.neighbour_rows(v)]
+        assert near == [a for a in grid if a != chosen[v]]
+        if v != "tanh/tanh":
+            assert all(rep.neighbour_comparison(v, main, a) is not None for a in near)
     md = (out / "report.md").read_text()
-    assert "**Other settings.**" in md
+    assert "**Other settings.**" in md and "**Does each verdict hold" in md
     assert "## What `--full` adds" not in md  # the page of a --full run does not offer it
     # each kind of swap sits in its own family, at every length
     for t in lengths:

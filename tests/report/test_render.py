@@ -127,6 +127,7 @@ def fixed_report() -> Report:
         decay=decay,
         training=training,
         tuning=tuning,
+        neighbours=(),
         settings=(),
         lengths=summarise.length_rows(training, ["tanh/tanh"], [50, 100, 200]),
         flow=flow,
