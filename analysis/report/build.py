@@ -268,6 +268,35 @@ def _gating_pairs(cfg: ReportConfig) -> list[tuple[Any, str]]:
     return [(gating.design(n), a) for n in cfg.gating_designs for a in cfg.gating_activations]
 
 
+def _setting_rows(cfg: ReportConfig, measured: Mapping[str, Any]) -> tuple[SettingRows, ...]:
+    """The rows of each further training setting, from its search and training records."""
+    return tuple(
+        SettingRows(
+            key,
+            task,
+            float(fb),
+            init,
+            summarise.training_rows(measured[key]["train"]),
+            summarise.rate_rows(measured[key]["tune"]),
+        )
+        for key, task, fb, init in cfg.train_settings
+    )
+
+
+def _cost(m: Mapping[str, Any]) -> dict:
+    """`training_cost` of every evaluation run, with the --full estimate at this run's speed."""
+    cost = training_cost([*m["train_records"], *m["neighbours"], *m["gating"].get("train", [])])
+    full = PRESETS["full"]
+    speed = cost["seq_steps_per_s"]
+    cost["full_planned_seq_steps"] = planned_seq_steps(full)
+    cost["full_longest"] = max(full.train_lengths)
+    # 2 workers train two cells at once: the wall time is about half the summed cell time
+    cost["full_estimate_s"] = (
+        planned_seq_steps(full) / speed / DEFAULT_COMPILE_WORKERS if speed > 0 else math.nan
+    )
+    return cost
+
+
 def summarise_run(
     cfg: ReportConfig,
     m: Mapping[str, Any],
@@ -280,26 +309,13 @@ def summarise_run(
     Args:
         cfg: the report's knobs; m: the measurements; meta: `run_metadata()`;
         timings: stage -> seconds (the dict `build` keeps filling).
-
-    Returns:
-        the Report.
     """
     decay = summarise.decay_rows(m["decay_records"])
     training = summarise.training_rows(m["train_records"])
     tuning = summarise.rate_rows(m["tune_records"])
     neighbours = summarise.training_rows(m["neighbours"])
     gated = summarise.gating_rows(_gating_pairs(cfg), m["gating"])
-    settings = tuple(
-        SettingRows(
-            key,
-            task,
-            float(fb),
-            init,
-            summarise.training_rows(m["settings"][key]["train"]),
-            summarise.rate_rows(m["settings"][key]["tune"]),
-        )
-        for key, task, fb, init in cfg.train_settings
-    )
+    settings = _setting_rows(cfg, m["settings"])
     comparisons, families = compare.compare_all(
         decay,
         training,
@@ -312,22 +328,14 @@ def summarise_run(
         [(st.key, st.training) for st in settings],
         neighbours,
     )
-    cost = training_cost([*m["train_records"], *m["neighbours"], *m["gating"].get("train", [])])
-    full = PRESETS["full"]
-    speed = cost["seq_steps_per_s"]
-    cost["full_planned_seq_steps"] = planned_seq_steps(full)
-    cost["full_longest"] = max(full.train_lengths)
-    # 2 workers train two cells at once: the wall time is about half the summed cell time
-    cost["full_estimate_s"] = (
-        planned_seq_steps(full) / speed / DEFAULT_COMPILE_WORKERS if speed > 0 else math.nan
-    )
+    gated_rates = [g.search.chosen for g in gated if g.search is not None]
     return Report(
         schema=SCHEMA,
         command=command(cfg),
         config=dataclasses.asdict(cfg),
         meta=dict(meta),
         timings_s=timings,
-        cost=cost,
+        cost=_cost(m),
         decay=decay,
         training=training,
         tuning=tuning,
@@ -345,11 +353,7 @@ def summarise_run(
         costs=dict(m["costs"]),
         verify=tuple(m["verify"]),
         figures=(),
-        reproduce=reproduce_commands(
-            cfg,
-            {r.variant: r.chosen for r in tuning},
-            [g.search.chosen for g in gated if g.search is not None],
-        ),
+        reproduce=reproduce_commands(cfg, {r.variant: r.chosen for r in tuning}, gated_rates),
     )
 
 

@@ -163,14 +163,7 @@ def compare_all(
     Returns:
         (comparisons, families), families in page order.
     """
-    fams: list[_Pending] = []
-    for key, fb, names in decay_families:
-        fam = _Pending(key, "decay rate")
-        at = {r.variant: r for r in decay if r.forget_bias == fb}
-        for name in names:
-            if name in at and REFERENCE in at and name != REFERENCE:
-                fam.add_rates(name, REFERENCE, f"b_f = {fb:g}", at[name], at[REFERENCE])
-        fams.append(fam)
+    fams = _decay_families(decay, decay_families)
     fams += _train_families(training, passes)
     for key, rows in settings:
         fams += _train_families(rows, passes, key)
@@ -179,13 +172,23 @@ def compare_all(
     fams += _gating_families(gating)
     fams += _slope_family(decay, slopes)
     fams += _init_family(init_pairs)
-    comps: list[Comparison] = []
-    families: list[Family] = []
-    for fam in fams:
-        c, f = fam.close()
-        comps += c
-        families.append(f)
-    return tuple(comps), tuple(families)
+    closed = [fam.close() for fam in fams]
+    return tuple(c for cs, _ in closed for c in cs), tuple(f for _, f in closed)
+
+
+def _decay_families(
+    decay: Sequence[DecayRow], declared: Sequence[tuple[str, float, Sequence[str]]]
+) -> list[_Pending]:
+    """Each declared decay family: its variants' rates against the standard LSTM's."""
+    fams = []
+    for key, fb, names in declared:
+        fam = _Pending(key, "decay rate")
+        at = {r.variant: r for r in decay if r.forget_bias == fb}
+        for name in names:
+            if name in at and REFERENCE in at and name != REFERENCE:
+                fam.add_rates(name, REFERENCE, f"b_f = {fb:g}", at[name], at[REFERENCE])
+        fams.append(fam)
+    return fams
 
 
 def reference_passes(training: Sequence[TrainRow], length: int, passes: float) -> bool:

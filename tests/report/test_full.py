@@ -29,6 +29,7 @@ SIZES = [
         "lr_grid",
         "flow_variants",
         "train_settings",
+        "train_neighbours",
         "train_length",
     )
 ]

@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="every variant (gate swaps included) searched and trained at T = 50 to 400, a "
         "7-rate grid, 28 seeds, three more settings (b_f = 3, chrono, the 1997 task), decay at "
-        "T = 10,000: FULL_HOURS on a 2-core CPU (a default run's page estimates yours)",
+        "T = 10,000: up to about 2.5 h of training on a 2-core CPU (a default run's page estimates yours)",
     )
     size.add_argument(
         "--preset",
