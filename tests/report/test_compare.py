@@ -168,12 +168,19 @@ def test_verdicts_follow_the_adjusted_p_values_and_families_are_separate():
 def test_the_budget_rule_judges_swaps_only_where_the_reference_passes(solved, judged):
     # a synthetic record of the standard LSTM at T = 200: 14/16 passes, 13/16 fails
     training = summarise.training_rows(
-        [train_record("tanh/tanh", 200, solved, n=16), train_record("relu/tanh", 200, 0, n=16)]
+        [
+            train_record("tanh/tanh", 200, solved, n=16),
+            train_record("relu/tanh", 200, 0, n=16),
+            train_record("tanh/relu", 200, 0, n=16),
+        ]
     )
     assert compare.reference_passes(training, 200, 14 / 16) is judged
     comps, fams = compare.compare_all((), training, (), 200, (), passes=14 / 16)
-    assert [(c.a, c.setting) for c in comps] == ([("relu/tanh", "T = 200")] if judged else [])
-    assert {f.key for f in fams} == ({"train_candidate_T200"} if judged else set())
+    want = [("relu/tanh", "T = 200"), ("tanh/relu", "T = 200"), ("tanh/relu", "T = 200")]
+    assert [(c.a, c.setting) for c in comps] == (want if judged else [])
+    # the slot comparison (ReLU out against ReLU in) is gated by the same rule
+    keys = {"train_candidate_T200", "train_output_T200", "slot_T200"}
+    assert {f.key for f in fams} == (keys if judged else set())
     # a length the reference never trained at is not judged either
     assert not compare.reference_passes(training, 100, 14 / 16)
 
