@@ -41,6 +41,7 @@ __all__ = [
     "init_vs_training",
     "lengths",
     "linestyle",
+    "lyapunov_spectra",
     "telemetry",
     "test_loss",
 ]
@@ -927,4 +928,52 @@ def init_vs_training(points: Sequence[tuple[str, Any, Any]], ax: Any = None) -> 
     ax.set_ylim(-0.05, 1.05)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="best", framealpha=0.85, ncol=2)
+    return ax
+
+
+def lyapunov_spectra(
+    spectra: Mapping[float, Sequence[float]],
+    published: Sequence[Any],
+    ax: Any = None,
+) -> Any:
+    """Lyapunov spectra of random tanh networks against i/N, one colour per gain g, with a
+    published largest exponent (a marker at i/N = 0) and unstable fraction (where a dotted
+    vertical line meets 0) per gain.
+
+    Args:
+        spectra: g -> a full spectrum, descending (`analysis.reproduce.lyapunov_rnn`).
+        published: records with ``g``, ``max_exponent`` and ``unstable_fraction``.
+        ax: the Axes to draw on; a new Figure's Axes if None.
+
+    Returns:
+        the Axes.
+
+    Example:
+        >>> import numpy as np
+        >>> from types import SimpleNamespace
+        >>> from analysis import plot
+        >>> pub = [SimpleNamespace(g=2.0, max_exponent=0.15, unstable_fraction=0.13)]
+        >>> ax = plot.lyapunov_spectra({2.0: np.linspace(0.15, -3, 64)}, pub)
+        >>> ax.get_xlabel()
+        'i / N'
+    """
+    ax = _axes(ax, (6.4, 4.0))
+    for i, (g, spec) in enumerate(sorted(spectra.items())):
+        e = _floats(spec)
+        name = f"g = {float(g):g}"
+        c = PALETTE[(i + 1) % len(PALETTE)]  # one colour per gain, never shared
+        ax.plot((np.arange(e.size) + 0.5) / e.size, e, color=c, lw=1.4, label=f"{name} (ours)")
+        for p in published:
+            if float(p.g) == float(g):
+                ax.plot([0.0], [p.max_exponent], "o", mfc="none", color=c, ms=7)
+                ax.axvline(p.unstable_fraction, color=c, ls=":", lw=1.0)
+    ax.axhline(0.0, color="0.6", lw=0.8)
+    ax.set_xlabel("i / N")
+    ax.set_ylabel("Lyapunov exponent λ_i (per step)")
+    ax.set_xlim(0.0, 1.0)
+    ax.legend(
+        fontsize=8,
+        title="open circle: published λ_1; dotted: published unstable fraction",
+        title_fontsize=7,
+    )
     return ax

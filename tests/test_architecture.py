@@ -33,6 +33,7 @@ LAYERS = {
     "analysis.audit": 4,
     "analysis.bench": 4,
     "analysis.report": 5,
+    "analysis.reproduce": 5,
     "analysis.cli": 6,
 }
 MAX_FUNCTION_LINES = 60

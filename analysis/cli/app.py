@@ -28,6 +28,7 @@ COMMANDS = {
     "train": "train_cmd",
     "report": "report_cmd",
     "bench": "bench_cmd",
+    "reproduce": "reproduce_cmd",
 }
 
 
