@@ -12,6 +12,7 @@ keeps it so)::
     audit        the seed page's formulas and claims, checked (data only)     (layer 4)
     bench        speed against the installed peers; kernel costs            (layer 4)
     report       `actgrad report`: data model, comparisons, templates, pages  (layer 5)
+    reproduce    `actgrad reproduce`: published results rerun and compared    (layer 5)
     cli          the `actgrad` command line                                  (layer 6)
     runtime      processes, devices, hosts, locks, memory, XLA flags, the compile cache;
                  `runtime.configure_xla()` sets XLA's flags                  (layer 1)
@@ -40,9 +41,11 @@ PUBLIC_MODULES = {
     "gradients": "analysis.flow.gradients",
     "tasks": "analysis.experiments.tasks",
     "train": "analysis.experiments.train",
+    "tune": "analysis.experiments.tune",
     "sweep": "analysis.experiments.sweep",
     "decay": "analysis.experiments.decay",
     "plot": "analysis.plot",
+    "reproduce": "analysis.reproduce",
 }
 
 __all__ = ["__version__", *sorted(PUBLIC_MODULES)]
