@@ -25,10 +25,18 @@ from typing import Any
 
 import numpy as np
 
+from analysis.cells import lstm
 from analysis.cells.base import Cell
 from analysis.cells.registry import check_options, describe, get, names
 
-__all__ = ["RUN_SET", "CellSpec", "flat_config", "option_names", "spec_from_fields"]
+__all__ = [
+    "RUN_SET",
+    "CellSpec",
+    "flat_config",
+    "lstm_config",
+    "option_names",
+    "spec_from_fields",
+]
 
 # Set by the run that holds a spec, never one of its options.
 RUN_SET = ("input_size", "hidden_size", "dtype")
@@ -143,6 +151,24 @@ class CellSpec:
         return get(
             self.name, input_size=input_size, hidden_size=hidden_size, dtype=dtype, **options
         )
+
+
+def lstm_config(spec: CellSpec, input_size: int, hidden_size: int, dtype: str, **more: Any) -> Any:
+    """The `lstm.LSTMConfig` of an LSTM spec (its ``initializer`` is LSTMConfig's ``init``).
+
+    Args:
+        spec: a spec named "lstm"; input_size, hidden_size, dtype: the run's; more: options
+            overriding the spec's (``t_max``).
+
+    Returns:
+        the LSTMConfig (ValueError/TypeError from it, naming a bad field).
+    """
+    if spec.name != "lstm":
+        raise ValueError(f"lstm_config: the cell is {spec.name!r}, not lstm")
+    fields = {**dict(spec.options), **more}
+    fields["init"] = fields.pop("initializer")
+    sizes = {"input_size": input_size, "hidden_size": hidden_size}
+    return lstm.LSTMConfig(**sizes, dtype=dtype, **fields)
 
 
 def flat_config(config: Mapping[str, Any]) -> dict[str, Any]:

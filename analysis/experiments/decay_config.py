@@ -18,7 +18,7 @@ from typing import Any
 
 from analysis import cells
 from analysis.cells import lstm
-from analysis.cells.spec import option_names, spec_from_fields
+from analysis.cells.spec import lstm_config, option_names, spec_from_fields
 from analysis.flow import gradients
 
 __all__ = [
@@ -126,10 +126,7 @@ class DecayConfig:
         """The `LSTMConfig` of the cell (ValueError/TypeError naming a bad field)."""
         if self.cell != "lstm":
             raise ValueError(f"DecayConfig.lstm_config: the cell is {self.cell!r}, not lstm")
-        fields = {**dict(self.spec.options), "init": self.spec["initializer"]}
-        del fields["initializer"]
-        sizes = {"input_size": self.input_size, "hidden_size": self.hidden_size}
-        return lstm.LSTMConfig(**sizes, dtype=self.dtype, **fields)
+        return lstm_config(self.spec, self.input_size, self.hidden_size, self.dtype)
 
     def recurrent_cell(self) -> cells.Cell:
         """The `analysis.cells` cell (for the LSTM, the LSTM's cell interface)."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from analysis import cells
 from analysis.cells import lstm
-from analysis.cells.spec import spec_from_fields
+from analysis.cells.spec import lstm_config, spec_from_fields
 from analysis.experiments import tasks
 from analysis.experiments.decay_config import words_per_state
 
@@ -99,7 +99,12 @@ class TrainConfig:
         if not isinstance(self.spec, cells.CellSpec):
             raise ValueError(f"TrainConfig: spec must be a cells.CellSpec, got {self.spec!r}")
         self.task_spec()
-        self.recurrent_cell()  # every slot and option validated by the cell itself
+        if self.cell == "lstm":
+            if not isinstance(self.spec["fused"], bool):
+                raise ValueError(f"fused must be true or false, got {self.spec['fused']!r}")
+            self.lstm_config()  # every LSTM field validated by LSTMConfig itself
+        else:
+            self.recurrent_cell()  # every slot and option validated by the cell itself
 
     @property
     def cell(self) -> str:
@@ -117,8 +122,11 @@ class TrainConfig:
         """
         if self.cell != "lstm":
             raise ValueError(f"TrainConfig.lstm_config: the cell is {self.cell!r}, not lstm")
-        cfg = self.recurrent_cell().lstm_config  # type: ignore[attr-defined]
-        return cfg if fused is None else dataclasses.replace(cfg, fused=fused)
+        task = self.task_spec()
+        more = {} if fused is None else {"fused": fused}
+        return lstm_config(
+            self.spec, task.input_size, self.hidden_size, self.dtype, **more, **self._chrono()
+        )
 
     def recurrent_cell(self) -> cells.Cell:
         """The run's cell behind the `analysis.cells` interface (input size from the task).
@@ -130,13 +138,16 @@ class TrainConfig:
             ys (B, T, hidden_size).
         """
         task = self.task_spec()
-        more = {}
-        if self.spec.get("initializer") == "chrono" and self.spec.get("t_max", 0) is None:
-            more["t_max"] = task.length
         try:
-            return self.spec.build(task.input_size, self.hidden_size, self.dtype, **more)
+            return self.spec.build(task.input_size, self.hidden_size, self.dtype, **self._chrono())
         except ValueError as err:
             raise ValueError(f"TrainConfig: {err}") from None
+
+    def _chrono(self) -> dict[str, Any]:
+        # chrono's longest dependency: the task's sequence, unless the spec sets its own
+        if self.spec.get("initializer") == "chrono" and self.spec.get("t_max", 0) is None:
+            return {"t_max": self.task_spec().length}
+        return {}
 
     def estimated_bytes(self, n_seeds: int) -> int:
         """An upper-ish estimate of this run's peak memory for ``n_seeds`` seeds (vmapped).
