@@ -197,6 +197,9 @@ def _draw_band(ax: Any, x: Any, med: Any, lo: Any, hi: Any, name: str, label: st
 
 def _record_label(config: Mapping[str, Any]) -> str:
     """ "candidate/output" of an LSTM config, else the cell's name."""
+    from analysis.cells import flat_config
+
+    config = flat_config(config)
     if config.get("cell", "lstm") == "lstm" and "output" in config and "candidate" in config:
         return f"{config['candidate']}/{config['output']}"
     return str(config.get("design") or config.get("cell", "cell"))

@@ -47,7 +47,7 @@ def run(workload: str) -> float:
     cfg = config.preset("default")
     if workload.startswith("decay"):
         name = workload.split("-")[1]
-        cell = next(c for c in gating.decay_cells(cfg) if c.get("cell", "lstm") == name)
+        cell = next(c for c in gating.decay_cells(cfg) if c["cell"]["name"] == name)
         return _warm(lambda: decay.run_cell(cell, list(range(cfg.decay_seeds))), 1)
     if workload.startswith("train"):
         cell = stages.train_cell(cfg, "tanh/tanh", int(workload.split("-")[1]))

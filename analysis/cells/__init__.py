@@ -12,21 +12,25 @@ The LSTM (the `lstm` package: its plain scan, fused fast path and one-pass norms
     carry, y_t = cell.step(params, cell.initial_carry(B), xs[:, 0])
     cells.from_flax(module, variables); cells.from_equinox(eqx_cell)
     cells.params_from_torch(torch_module_or_state_dict, cell)
+    spec = cells.CellSpec.of("gru", candidate="relu")   # a cell without sizes (run configs)
 """
 
 from analysis.cells.adapters import EquinoxCell, FlaxCell, from_equinox, from_flax
 from analysis.cells.base import BuiltinCell, Cell
 from analysis.cells.registry import describe, get, names
+from analysis.cells.spec import CellSpec, flat_config
 from analysis.cells.stack import Stack
 from analysis.cells.torch_params import params_from_torch
 
 __all__ = [
     "BuiltinCell",
     "Cell",
+    "CellSpec",
     "EquinoxCell",
     "FlaxCell",
     "Stack",
     "describe",
+    "flat_config",
     "from_equinox",
     "from_flax",
     "get",

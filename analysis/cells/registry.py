@@ -11,7 +11,7 @@ from analysis.cells.base import REGISTRY, BuiltinCell, Cell
 from analysis.cells.lstm import cell as lstm_cell  # noqa: F401
 from analysis.cells.stack import Stack
 
-__all__ = ["describe", "get", "names"]
+__all__ = ["check_options", "describe", "get", "names"]
 
 
 def names() -> tuple[str, ...]:
@@ -43,19 +43,31 @@ def _cls(name: Any) -> type[BuiltinCell]:
     return REGISTRY[name]
 
 
-def _check_keys(name: str, kwargs: dict[str, Any]) -> None:
+def check_options(
+    name: str, keys: Any, owner: str | None = None, layers: bool = True, run_set: Any = ()
+) -> None:
+    """ValueError (one line) if a key is not a size, slot or option of cell `name`.
+
+    The message names the cells that do have it and lists the cell's slots and options.
+
+    Args: name: a built-in cell; keys: the names given; owner: the message's prefix (default
+        ``cells.get(name)``); layers: whether ``num_layers`` is listed as an option;
+        run_set: options that the caller sets itself, left out of the list (and refused).
+    """
     cls = _cls(name)
-    valid = {"input_size", "hidden_size", *cls.slots, *cls.option_names()}
-    for key in kwargs:
+    valid = {"input_size", "hidden_size", *cls.slots, *cls.option_names()} - set(run_set)
+    owner = owner or f"cells.get({name!r})"
+    for key in keys:
         if key in valid:
             continue
         owners = sorted(n for n, c in REGISTRY.items() if key in {f.name for f in _fields(c)})
         slots = ", ".join(cls.slots) or "none"
-        options = ", ".join(cls.option_names())
+        own = [k for k in cls.option_names() if k not in run_set]
+        options = ", ".join(own) + (", num_layers" if layers else "")
         where = f" ({key!r} belongs to {', '.join(owners)})" if owners else ""
         raise ValueError(
-            f"cells.get({name!r}): {name} has no slot or option {key!r}{where}; "
-            f"its slots: {slots}; its options: {options}, num_layers"
+            f"{owner}: {name} has no slot or option {key!r}{where}; "
+            f"its slots: {slots}; its options: {options}"
         )
 
 
@@ -77,7 +89,7 @@ def get(
     Returns: the frozen, hashable cell (xs (B, T, I) -> ys (B, T, H)).
     """
     cls = _cls(name)
-    _check_keys(name, kwargs)
+    check_options(name, kwargs)
     if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
         raise ValueError(
             f"cells.get({name!r}): num_layers must be an integer >= 1, got {num_layers!r}"

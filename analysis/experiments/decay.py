@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis import cells
 from analysis.cells import lstm
 from analysis.experiments import decay_measure
 from analysis.experiments.decay_config import FIELDS, LSTM_FIELDS, RUN_FIELDS, DecayConfig
@@ -180,8 +181,9 @@ def variant_label(cell: Mapping[str, Any], compare_fields: Sequence[str]) -> str
     Returns:
       the label of the cell in tables and legends.
     """
+    cell = cells.flat_config(cell)
     if not compare_fields:
-        name = cell.get("cell", "lstm")
+        name = cell["cell"]
         if name == "lstm":
             return (
                 f"{cell['gate']}/{cell['candidate']}/{cell['output']}, b_f={cell['forget_bias']:g}"

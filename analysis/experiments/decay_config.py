@@ -1,12 +1,12 @@
 """`DecayConfig`: one `actgrad decay` cell, validated on construction like `LSTMConfig`.
 
 A cell is a recurrent cell plus how it is measured: ``length`` T, ``batch`` B, the ``loss``
-and ``lyapunov_k`` exponents. For the LSTM (``cell="lstm"``, the default) the cell is every
-`LSTMConfig` field except ``fused``, which only switches the backward of `lstm.apply` (decay
-measures through its own one-pass perturbation scan). Any other cell of `analysis.cells`
-(``cell="gru"``, ...) takes its slots and options from ``options`` (name, value) pairs, plus
-``input_size``, ``hidden_size`` and ``dtype``. The sweep store keeps a cell as
-``DecayConfig.to_dict()``: the LSTM's every field, another cell's `Cell.config()`.
+and ``lyapunov_k`` exponents. The recurrent cell is a `cells.CellSpec` (the LSTM by default;
+any cell of `analysis.cells`: its name and every slot and option) at ``input_size``,
+``hidden_size`` and ``dtype``. The LSTM's ``fused`` option only switches the backward of
+`lstm.apply` (decay measures through its own one-pass perturbation scan). The sweep store
+keeps a cell as ``DecayConfig.to_dict()``: the run's fields and the spec nested under
+``"cell"``; `DecayConfig.from_dict` also takes the flat fields of the command line.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from analysis import cells
 from analysis.cells import lstm
+from analysis.cells.spec import lstm_config, option_names, spec_from_fields
 from analysis.flow import gradients
 
 __all__ = [
@@ -31,9 +32,9 @@ __all__ = [
     "words_per_state",
 ]
 
-# `fused` is a backward-pass switch of lstm.apply; it never changes a decay measurement.
+# The LSTM's flat fields (the command line's flags); `fused` is a backward-pass switch of
+# lstm.apply, it never changes a decay measurement.
 LSTM_FIELDS = tuple(f.name for f in dataclasses.fields(lstm.LSTMConfig) if f.name != "fused")
-RUN_FIELDS = ("length", "batch", "loss", "lyapunov_k")
 
 # Peak memory of one decay cell, in words (float32, or the cell's dtype if wider) per seed, per
 # step, per sequence and per number of the carry: 1.5 x the measured peak-RSS growth over a T=10
@@ -75,41 +76,32 @@ def _positive_int(name: str, value: Any) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class DecayConfig:
-    """One decay cell: an LSTM and how its gradient flow is measured.
+    """One decay cell: a recurrent cell and how its gradient flow is measured.
 
-    The LSTM fields are those of `lstm.LSTMConfig` (defaults as there, except ``hidden_size``
-    64); ``length`` T (default 256), ``batch`` B sequences per seed (default 16), ``loss``
-    "last" (``0.5 mean_b ||h_T||^2``) or "mean" (over all steps), ``lyapunov_k`` exponents
-    (0 skips; at most the size of the carry, 2H for the LSTM's (h, c)). ``cell`` names the
-    cell (`analysis.cells.names`); ``options`` are a non-LSTM cell's slots and options as
-    sorted (name, value) pairs (``cells.describe(cell)`` lists them).
+    ``spec`` is the cell (`cells.CellSpec`, default the LSTM with `lstm.LSTMConfig`'s
+    defaults; its chrono initializer needs ``t_max``), ``input_size`` I, ``hidden_size`` H
+    (default 64) and ``dtype`` its sizes and dtype; ``length`` T (default 256), ``batch`` B
+    sequences per seed (default 16), ``loss`` "last" (``0.5 mean_b ||h_T||^2``) or "mean"
+    (over all steps), ``lyapunov_k`` exponents (0 skips; at most the size of the carry, 2H for
+    the LSTM's (h, c)). ``DecayConfig.from_dict`` also takes the cell as flat fields.
 
     Raises:
       ValueError / TypeError: naming the bad field, on construction.
     """
 
-    cell: str = "lstm"
     input_size: int = 1
     hidden_size: int = 64
-    gate: str = "sigmoid"
-    candidate: str = "tanh"
-    output: str = "tanh"
-    forget_bias: float = 1.0
-    init: str = "orthogonal"
     dtype: str = "float32"
-    unroll: int = 1
-    remat: bool = False
-    t_max: int | None = None
     length: int = 256
     batch: int = 16
     loss: str = "last"
     lyapunov_k: int = 4
-    options: tuple[tuple[str, Any], ...] = ()
+    spec: cells.CellSpec = dataclasses.field(default_factory=cells.CellSpec)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.spec, cells.CellSpec):
+            raise ValueError(f"DecayConfig: spec must be a cells.CellSpec, got {self.spec!r}")
         if self.cell == "lstm":
-            if self.options:
-                raise ValueError(f"DecayConfig: options {self.options} are for other cells")
             self.lstm_config()  # every LSTM field validated by LSTMConfig itself
         else:
             self.recurrent_cell()  # ValueError naming the cell's valid slots and options
@@ -125,22 +117,20 @@ class DecayConfig:
                 f"DecayConfig: lyapunov_k must be an integer in [0, {limit}], got {k!r}"
             )
 
+    @property
+    def cell(self) -> str:
+        """The recurrent cell's name (``spec.name``)."""
+        return self.spec.name
+
     def lstm_config(self) -> lstm.LSTMConfig:
-        """The `LSTMConfig` of the cell (``fused`` False: decay needs forward-mode AD)."""
-        return lstm.LSTMConfig(**{k: getattr(self, k) for k in LSTM_FIELDS})
+        """The `LSTMConfig` of the cell (ValueError/TypeError naming a bad field)."""
+        if self.cell != "lstm":
+            raise ValueError(f"DecayConfig.lstm_config: the cell is {self.cell!r}, not lstm")
+        return lstm_config(self.spec, self.input_size, self.hidden_size, self.dtype)
 
     def recurrent_cell(self) -> cells.Cell:
-        """The `analysis.cells` cell (for ``cell="lstm"``, the LSTM's cell interface)."""
-        if self.cell == "lstm":
-            lstm_fields = {k: getattr(self, k) for k in LSTM_FIELDS if k != "init"}
-            return cells.get("lstm", **lstm_fields, initializer=self.init)
-        return cells.get(
-            self.cell,
-            input_size=self.input_size,
-            hidden_size=self.hidden_size,
-            dtype=self.dtype,
-            **dict(self.options),
-        )
+        """The `analysis.cells` cell (for the LSTM, the LSTM's cell interface)."""
+        return self.spec.build(self.input_size, self.hidden_size, self.dtype)
 
     def carry_size(self) -> int:
         """Numbers in one sequence's carry: 2H for the LSTM, the sum over any cell's states."""
@@ -169,36 +159,29 @@ class DecayConfig:
         return math.ceil(n_seeds * self.length * per_step)
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field, JSON-able and flat: the cell's record in ``results.jsonl``."""
-        run = {k: getattr(self, k) for k in RUN_FIELDS}
-        if self.cell == "lstm":
-            return {"cell": "lstm", **{k: getattr(self, k) for k in LSTM_FIELDS}, **run}
-        return {**self.recurrent_cell().config(), **run}
+        """The cell's record in ``results.jsonl``: ``{run field: value, "cell": spec.to_dict()}``."""
+        return {**{k: getattr(self, k) for k in RUN_FIELDS}, "cell": self.spec.to_dict()}
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> DecayConfig:
-        """A config from a flat record (``to_dict`` or a sweep cell; None values left out).
+        """A config from `to_dict`'s record or flat fields (a sweep cell, the command line).
+
+        Every key that is not a run field (`RUN_FIELDS`) is the cell's (`cells.CellSpec`):
+        ``"cell"`` its name or nested spec, flat slots and options (``init`` is the
+        ``initializer``); None values are left out.
 
         Raises:
           ValueError: naming unknown fields and the valid ones.
         """
         record = {k: v for k, v in record.items() if v is not None}
-        name = record.pop("cell", "lstm")
-        if name == "lstm":
-            unknown = sorted(set(record) - set(FIELDS))
-            if unknown:
-                valid = ", ".join(f for f in FIELDS if f != "options")
-                raise ValueError(f"DecayConfig: unknown field(s) {unknown}; valid: {valid}")
-            return cls(**record)
-        shared = {k: record.pop(k) for k in ("input_size", "hidden_size", "dtype") if k in record}
         run = {k: record.pop(k) for k in RUN_FIELDS if k in record}
-        if "init" in record:  # --init names a cell's initializer option
-            record["initializer"] = record.pop("init")
-        options = tuple(sorted(record.items()))
-        return cls(cell=name, **shared, **run, options=options)
+        return cls(**run, spec=spec_from_fields(record, "DecayConfig", RUN_FIELDS))
 
 
-FIELDS = tuple(f.name for f in dataclasses.fields(DecayConfig))
+# The run's fields: every field but the cell spec.
+RUN_FIELDS = tuple(f.name for f in dataclasses.fields(DecayConfig) if f.name != "spec")
+# The flat fields of an LSTM decay cell (the command line's): the cell, the LSTM's, the run's.
+FIELDS = tuple(dict.fromkeys(("cell", *LSTM_FIELDS, *RUN_FIELDS)))
 
 
 def _bool(text: str) -> bool:
@@ -255,14 +238,6 @@ def literal(text: str) -> Any:
     return text
 
 
-def _option_names() -> set[str]:
-    names: set[str] = set()
-    for name in cells.names():
-        described = cells.describe(name)
-        names |= set(described["slots"]) | set(described["options"])
-    return names
-
-
 def field_parsers() -> dict[str, Callable[[str], Any]]:
     """``--compare FIELD=...`` value parser for every field of `DecayConfig`.
 
@@ -270,15 +245,17 @@ def field_parsers() -> dict[str, Callable[[str], Any]]:
       field name -> a function from the text of one value to the typed value (ValueError
       with the reason when the text is not a valid value of that field).
     """
-    by_type = {"int": int, "float": _finite_float, "bool": _bool, "int | None": int}
-    parsers: dict[str, Callable[[str], Any]] = dict.fromkeys(_option_names(), literal)
-    parsers.update({f.name: by_type.get(str(f.type), str) for f in dataclasses.fields(DecayConfig)})
-    del parsers["options"]
+    parsers: dict[str, Callable[[str], Any]] = dict.fromkeys(option_names(), literal)
+    parsers.update(dict.fromkeys(("input_size", "hidden_size", "unroll", "t_max"), int))
+    parsers.update(dict.fromkeys(("length", "batch", "lyapunov_k"), int))
     parsers.update(
         cell=_one_of(cells.names()),
         gate=_kernel,
         candidate=_kernel,
         output=_kernel,
+        forget_bias=_finite_float,
+        init=str,
+        remat=_bool,
         dtype=_one_of(lstm.DTYPES),
         loss=_one_of(tuple(gradients.LOSSES)),
     )

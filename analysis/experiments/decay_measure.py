@@ -95,7 +95,8 @@ def measure(run: DecayConfig, seeds: list[int]) -> dict[str, Any]:
         shared = dataclasses.replace(cfg, forget_bias=0.0)
         fb = jnp.asarray(cfg.forget_bias, jnp.float64 if cfg.dtype == "float64" else jnp.float32)
         # the partial is the program's cache key: it must not hold the forget bias
-        fn = functools.partial(_lstm_seed, shared, dataclasses.replace(run, forget_bias=0.0))
+        run0 = dataclasses.replace(run, spec=run.spec.replace(forget_bias=0.0))
+        fn = functools.partial(_lstm_seed, shared, run0)
         out = runtime.map_seeds(fn, keys, fb)
     else:
         out = runtime.map_seeds(functools.partial(_cell_seed, run.recurrent_cell(), run), keys)

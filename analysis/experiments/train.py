@@ -240,17 +240,15 @@ def init_config(cfg: TrainConfig) -> TrainConfig:
     if cfg.cell != "lstm":
         return cfg  # a cell's options may steer its init: keep them all
     d = TrainConfig()
+    slots = {k: d.spec[k] for k in ("gate", "candidate", "output", "fused")}
     return replace(
         cfg,
         lr=d.lr,
-        gate=d.gate,
-        candidate=d.candidate,
-        output=d.output,
+        spec=cfg.spec.replace(**slots),
         steps=d.steps,
         eval_every=d.eval_every,
         test_batch=d.test_batch,
         stop_when_solved=d.stop_when_solved,
-        fused=d.fused,
         snapshots=d.snapshots,
         snapshot_batch=d.snapshot_batch,
     )

@@ -3,10 +3,10 @@
 A training run is one sweep cell: a task at a length, a recurrent cell (the LSTM by default,
 or any cell of `analysis.cells`), an optimizer and a budget. The config is frozen, hashable
 (it is a static argument of the jitted training programs) and JSON-able: ``to_dict()`` is a
-results-store line's ``config`` and ``from_dict`` reads it back. For the LSTM that record is
-today's flat fields plus ``"cell": "lstm"``, so ``TrainConfig(**old_record)`` still loads a
-record written before cells existed. Another cell's record is the run's fields plus its
-`Cell.config()` (every slot and option, defaults included).
+results-store line's ``config`` and ``from_dict`` reads it back. The cell is one field, a
+`cells.CellSpec` (its name and every slot and option, defaults included), stored nested under
+``"cell"`` beside the run's fields; ``from_dict`` also takes flat fields (``candidate="relu"``,
+``forget_bias=3.0``, ``cell="gru"``), as the command line and scripts give them.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from typing import Any
 
 from analysis import cells
 from analysis.cells import lstm
+from analysis.cells.spec import lstm_config, spec_from_fields
 from analysis.experiments import tasks
 from analysis.experiments.decay_config import words_per_state
 
-__all__ = ["LSTM_FIELDS", "OPTIMIZERS", "RUN_FIELDS", "TrainConfig"]
+__all__ = ["FIELDS", "OPTIMIZERS", "RUN_FIELDS", "TrainConfig"]
 
 # Peak memory of a training step, in words per seed, step, sequence and number of carry: 1.5 x
 # the measured peak-RSS growth over T = 10 (adding T = 2000, B = 64, H = 64, one seed, this
@@ -37,31 +38,12 @@ _HOST_BYTES_PER_NUMBER = 64
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 _POSITIVE = ("length", "steps", "batch", "hidden_size", "eval_every", "test_batch")
-# The LSTM's own fields; another cell takes its slots and options from ``options``.
-LSTM_FIELDS = ("gate", "candidate", "output", "forget_bias", "init", "fused")
-# Set by the run for every cell, never a cell option.
-_SHARED = ("input_size", "hidden_size", "dtype")
 
 
 def _positive(name: str, v: object, minimum: int = 1) -> None:
     if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
         kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"{name} must be {kind}, got {v!r}")
-
-
-def _pairs(options: Any) -> dict[str, Any]:
-    """``options`` as a dict: sorted pairs, a list of [name, value] (JSON) or a mapping."""
-    if isinstance(options, Mapping):
-        return dict(options)
-    try:
-        out = {str(k): v for k, v in options}
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"TrainConfig: options must be (name, value) pairs, got {options!r}"
-        ) from None
-    if len(out) != len(options):
-        raise ValueError(f"TrainConfig: an option is given twice in {options!r}")
-    return out
 
 
 @dataclass(frozen=True)
@@ -73,12 +55,12 @@ class TrainConfig:
     `snapshots`: how many gradient-flow snapshots to take, evenly spaced over `steps` at chunk
     boundaries (0: none; `analysis.experiments.snapshots`), each on a fixed held-out batch of
     `snapshot_batch` sequences. `stop_when_solved` ends a run once every seed has solved the
-    task or diverged. `fused`: the LSTM's hand-written backward (cells/lstm/vjp.py); False scans
-    `lstm.step`. `cell` names the recurrent cell (`analysis.cells.names`, default "lstm");
-    for another cell the LSTM fields (`LSTM_FIELDS`) stay at their defaults and ``options``
-    holds its slots and options as sorted (name, value) pairs, completed with the cell's
-    defaults on construction (``cells.describe(cell)`` lists them; `from_dict` routes flat
-    fields there).
+    task or diverged. `spec` is the recurrent cell (`cells.CellSpec`, default the LSTM:
+    sigmoid gates, tanh candidate and output, forget bias 1, orthogonal, fused); the run sets
+    its input size (the task's), hidden size and dtype. The LSTM's ``fused`` option is its
+    hand-written backward (cells/lstm/vjp.py); False scans `lstm.step`. Its chrono
+    initializer takes ``t_max`` from the task's length unless the spec sets it.
+    ``TrainConfig.from_dict`` also takes a cell's name and its options as flat fields.
     """
 
     task: str = "adding"
@@ -86,11 +68,6 @@ class TrainConfig:
     steps: int = 2000
     batch: int = 64
     hidden_size: int = 64
-    gate: str = "sigmoid"
-    candidate: str = "tanh"
-    output: str = "tanh"
-    forget_bias: float = 1.0
-    init: str = "orthogonal"
     lr: float = 1e-2
     clip: float | None = None
     optimizer: str = "adam"
@@ -98,11 +75,9 @@ class TrainConfig:
     test_batch: int = 1000
     dtype: str = "float32"
     stop_when_solved: bool = False
-    fused: bool = True
     snapshots: int = 0
     snapshot_batch: int = 8
-    cell: str = "lstm"
-    options: tuple[tuple[str, Any], ...] = ()
+    spec: cells.CellSpec = dataclasses.field(default_factory=cells.CellSpec)
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -117,91 +92,62 @@ class TrainConfig:
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         if self.clip is not None and not (math.isfinite(self.clip) and self.clip > 0):
             raise ValueError(f"clip must be a finite number > 0 (or none), got {self.clip!r}")
-        if not math.isfinite(self.forget_bias):
-            raise ValueError(f"forget_bias must be finite, got {self.forget_bias!r}")
-        for name in ("fused", "stop_when_solved"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if not isinstance(self.stop_when_solved, bool):
+            raise ValueError(
+                f"stop_when_solved must be true or false, got {self.stop_when_solved!r}"
+            )
+        if not isinstance(self.spec, cells.CellSpec):
+            raise ValueError(f"TrainConfig: spec must be a cells.CellSpec, got {self.spec!r}")
         self.task_spec()
         if self.cell == "lstm":
-            if self.options:
-                raise ValueError(
-                    f"TrainConfig: options {tuple(self.options)!r} are for other cells; "
-                    "the LSTM's slots and options are TrainConfig's own fields"
-                )
-            self.lstm_config()
+            if not isinstance(self.spec["fused"], bool):
+                raise ValueError(f"fused must be true or false, got {self.spec['fused']!r}")
+            self.lstm_config()  # every LSTM field validated by LSTMConfig itself
         else:
-            self._check_lstm_fields_unset()
-            # Canonical: every option of the cell, sorted, so equal cells are equal configs.
-            object.__setattr__(self, "options", self._canonical_options())
+            self.recurrent_cell()  # every slot and option validated by the cell itself
 
-    def _check_lstm_fields_unset(self) -> None:
-        defaults = {f.name: f.default for f in dataclasses.fields(self)}
-        for name in LSTM_FIELDS:
-            if getattr(self, name) != defaults[name]:
-                raise ValueError(
-                    f"TrainConfig: {name}={getattr(self, name)!r} is an LSTM field; cell "
-                    f"{self.cell!r} takes its slots and options from `options` "
-                    f"(TrainConfig.from_dict puts flat fields there)"
-                )
-
-    def _canonical_options(self) -> tuple[tuple[str, Any], ...]:
-        given = _pairs(self.options)
-        for name in (*_SHARED, "num_layers", "cell"):
-            if name in given:
-                where = "one layer is trained" if name == "num_layers" else f"TrainConfig.{name}"
-                raise ValueError(f"TrainConfig: {name} is not a cell option here ({where})")
-        found = self._cell(given).config()
-        return tuple(sorted((k, v) for k, v in found.items() if k not in ("cell", *_SHARED)))
-
-    def _cell(self, options: Mapping[str, Any]) -> cells.Cell:
-        return cells.get(
-            self.cell,
-            input_size=self.task_spec().input_size,
-            hidden_size=self.hidden_size,
-            dtype=self.dtype,
-            **options,
-        )
+    @property
+    def cell(self) -> str:
+        """The recurrent cell's name (``spec.name``)."""
+        return self.spec.name
 
     def lstm_config(self, fused: bool | None = None) -> lstm.LSTMConfig:
         """The LSTM cell of this run (input size from the task); ValueError for another cell.
 
         Args:
-            fused: override of ``self.fused`` (the flow snapshots need the plain scan).
+            fused: override of the spec's ``fused`` (the flow snapshots need the plain scan).
 
         Returns:
             lstm.LSTMConfig.
         """
         if self.cell != "lstm":
             raise ValueError(f"TrainConfig.lstm_config: the cell is {self.cell!r}, not lstm")
-        return lstm.LSTMConfig(
-            input_size=self.task_spec().input_size,
-            hidden_size=self.hidden_size,
-            gate=self.gate,
-            candidate=self.candidate,
-            output=self.output,
-            forget_bias=self.forget_bias,
-            init=self.init,
-            # chrono's longest dependency: the task's sequence (Tallec & Ollivier 2018 set
-            # T_max = T on the adding problem)
-            t_max=self.task_spec().length if self.init == "chrono" else None,
-            dtype=self.dtype,
-            fused=self.fused if fused is None else fused,
+        task = self.task_spec()
+        more = {} if fused is None else {"fused": fused}
+        return lstm_config(
+            self.spec, task.input_size, self.hidden_size, self.dtype, **more, **self._chrono()
         )
 
     def recurrent_cell(self) -> cells.Cell:
         """The run's cell behind the `analysis.cells` interface (input size from the task).
 
         Returns:
-            for "lstm" the LSTM cell with this config's LSTM fields (``init`` is its
-            ``initializer``), else ``cells.get(cell, ..., **options)``; xs (B, T, I) ->
+            ``spec.build(...)`` at the task's input size, ``hidden_size`` and ``dtype``; the
+            LSTM's chrono initializer gets ``t_max`` = the task's length unless the spec sets
+            it (Tallec & Ollivier 2018 set T_max = T on the adding problem). xs (B, T, I) ->
             ys (B, T, hidden_size).
         """
-        if self.cell == "lstm":
-            lstm_fields = {k: getattr(self, k) for k in LSTM_FIELDS if k != "init"}
-            chrono = {"t_max": self.task_spec().length} if self.init == "chrono" else {}
-            return self._cell({**lstm_fields, "initializer": self.init, **chrono})
-        return self._cell(dict(self.options))
+        task = self.task_spec()
+        try:
+            return self.spec.build(task.input_size, self.hidden_size, self.dtype, **self._chrono())
+        except ValueError as err:
+            raise ValueError(f"TrainConfig: {err}") from None
+
+    def _chrono(self) -> dict[str, Any]:
+        # chrono's longest dependency: the task's sequence, unless the spec sets its own
+        if self.spec.get("initializer") == "chrono" and self.spec.get("t_max", 0) is None:
+            return {"t_max": self.task_spec().length}
+        return {}
 
     def estimated_bytes(self, n_seeds: int) -> int:
         """An upper-ish estimate of this run's peak memory for ``n_seeds`` seeds (vmapped).
@@ -223,7 +169,8 @@ class TrainConfig:
         task = self.task_spec()
         v = words_per_state(self.cell)
         if self.cell == "lstm":
-            carry, w = 2 * self.hidden_size, _FUSED_WORDS if self.fused else _PLAIN_LSTM_WORDS
+            fused = self.spec["fused"]
+            carry, w = 2 * self.hidden_size, _FUSED_WORDS if fused else _PLAIN_LSTM_WORDS
         else:
             carry, w = int(self.recurrent_cell().state_size), v
         every_step = task.readout == "all"
@@ -244,27 +191,23 @@ class TrainConfig:
         return tasks.get(self.task, self.length, self.dtype)
 
     def to_dict(self) -> dict[str, Any]:
-        """The run as one flat JSON-able record (what the sweep store keeps).
+        """The run as one JSON-able record (what the sweep store keeps).
 
         Returns:
-            the LSTM: ``{"cell": "lstm", every field but cell and options}``; another cell:
-            the run's fields (`RUN_FIELDS`) and its ``Cell.config()`` (cell, input_size,
-            hidden_size, dtype, every slot and option).
+            ``{run field: value, ..., "cell": spec.to_dict()}``: the run's fields
+            (`RUN_FIELDS`) and the cell's name with every slot and option.
         """
-        run = {k: getattr(self, k) for k in RUN_FIELDS}
-        if self.cell == "lstm":
-            flat = {k: getattr(self, k) for k in FIELDS if k not in ("cell", "options")}
-            return {"cell": "lstm", **flat}
-        return {**run, **self.recurrent_cell().config()}
+        return {**{k: getattr(self, k) for k in RUN_FIELDS}, "cell": self.spec.to_dict()}
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> TrainConfig:
-        """A config from a flat record: `to_dict`'s, an old LSTM record, or CLI fields.
+        """A config from a record: `to_dict`'s, or flat fields (CLI flags, a user's script).
 
-        For a non-LSTM cell every key that is not a run field (`RUN_FIELDS`) is a slot or an
-        option of the cell: ``init`` means its ``initializer``, an LSTM field such as
-        ``candidate`` or ``forget_bias`` goes to the cell if it has that slot or option;
-        ``input_size`` must be the task's. For the LSTM ``initializer`` means ``init``.
+        Every key that is not a run field (`RUN_FIELDS`) is a slot or an option of the cell:
+        ``"cell"`` is the cell's name (default "lstm") or `to_dict`'s nested spec, and flat
+        keys such as ``candidate`` or ``forget_bias`` set (or override) its options; ``init``
+        means ``initializer``; ``options`` may hold more as (name, value) pairs;
+        ``input_size``, if given, must be the task's.
 
         Args:
             record: {field: value}; None values are left out (the field's default).
@@ -273,23 +216,10 @@ class TrainConfig:
             TrainConfig (ValueError naming the bad key and what is valid).
         """
         record = {k: v for k, v in record.items() if v is not None}
-        name = record.pop("cell", "lstm")
-        options = _pairs(record.pop("options", ()))
         input_size = record.pop("input_size", None)
-        if name == "lstm":
-            if "initializer" in record:
-                record["init"] = record.pop("initializer")
-            unknown = sorted(set(record) - set(FIELDS))
-            if unknown:
-                valid = ", ".join(f for f in FIELDS if f != "options")
-                raise ValueError(f"TrainConfig: unknown field(s) {unknown}; valid: {valid}")
-            cfg = cls(**record, options=tuple(sorted(options.items())))
-        else:
-            run = {k: record.pop(k) for k in RUN_FIELDS if k in record}
-            if "init" in record:
-                record["initializer"] = record.pop("init")
-            options.update(record)
-            cfg = cls(**run, cell=name, options=tuple(sorted(options.items())))
+        run = {k: record.pop(k) for k in RUN_FIELDS if k in record}
+        spec = spec_from_fields(record, "TrainConfig", RUN_FIELDS)
+        cfg = cls(**run, spec=spec)
         expected = cfg.task_spec().input_size
         if input_size is not None and input_size != expected:
             raise ValueError(
@@ -299,5 +229,5 @@ class TrainConfig:
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
-# Every cell's run: all fields but the LSTM's own and the cell itself.
-RUN_FIELDS = tuple(f for f in FIELDS if f not in (*LSTM_FIELDS, "cell", "options"))
+# Every cell's run: all fields but the cell spec.
+RUN_FIELDS = tuple(f for f in FIELDS if f != "spec")

@@ -183,6 +183,8 @@ def figure_jobs(
     Returns:
         job key -> {"kind", "cfg", "out", "args"}: ``figure_cell`` draws one.
     """
+    from analysis.cells import flat_config
+
     jobs: dict[str, dict[str, Any]] = {}
 
     def add(key: str, kind: str, *args: Any) -> None:
@@ -194,7 +196,7 @@ def figure_jobs(
         recs = [
             r
             for r in decay_records
-            if float(r["config"]["forget_bias"]) == fb
+            if float(flat_config(r["config"])["forget_bias"]) == fb
             and summarise.variant_of(r["config"]) in cfg.decay_variants
         ]
         if recs:

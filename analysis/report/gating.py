@@ -150,7 +150,7 @@ def train_cells(cfg: ReportConfig, lr: float) -> list[dict]:
         cfg: the report; lr: the learning rate (each cell's search replaces it).
 
     Returns:
-        flat config dicts, len(designs) * len(activations).
+        `TrainConfig.to_dict()` records, len(designs) * len(activations).
     """
     from analysis.experiments.train import TrainConfig
 

@@ -50,13 +50,14 @@ def decay_cell(cfg: ReportConfig, variant: str, forget_bias: float) -> dict:
     Returns:
         `DecayConfig.to_dict()`.
     """
+    from analysis.cells import CellSpec
     from analysis.experiments.decay_config import DecayConfig
 
+    slots = variants.slots(variants.get(variant))
     return DecayConfig(
+        spec=CellSpec.of("lstm", **slots, forget_bias=float(forget_bias)),
         input_size=1,
         hidden_size=cfg.decay_hidden,
-        **variants.slots(variants.get(variant)),
-        forget_bias=float(forget_bias),
         length=cfg.decay_length,
         batch=cfg.decay_batch,
         loss="last",
@@ -81,10 +82,13 @@ def train_cell(
     Returns:
         `TrainConfig(...).to_dict()`.
     """
+    from analysis.cells import CellSpec
     from analysis.experiments.train import TrainConfig
 
     _, task, forget_bias, init = setting or ("", "adding", cfg.train_forget_bias, "orthogonal")
+    slots = variants.slots(variants.get(variant))
     return TrainConfig(
+        spec=CellSpec.of("lstm", **slots, forget_bias=float(forget_bias), initializer=init),
         task=task,
         length=int(length),
         steps=cfg.steps_at(length),
@@ -92,13 +96,10 @@ def train_cell(
         hidden_size=cfg.train_hidden,
         lr=float(lr),
         clip=cfg.train_clip,
-        forget_bias=float(forget_bias),
-        init=init,
         eval_every=cfg.train_eval_every,
         test_batch=cfg.train_test_batch,
         stop_when_solved=True,
         snapshots=cfg.train_snapshots if variant in cfg.flow_variants else 0,
-        **variants.slots(variants.get(variant)),
     ).to_dict()
 
 
@@ -314,6 +315,9 @@ def train_result(cell: Mapping[str, Any], seeds: Sequence[int]) -> dict:
 
 def _label(config: Mapping) -> str:
     """ "candidate/output" for an LSTM (a `variants` name), "cell: candidate" otherwise."""
+    from analysis.cells import flat_config
+
+    config = flat_config(config)
     if config.get("cell", "lstm") == "lstm":
         return f"{config['candidate']}/{config['output']}"
     return f"{config['cell']}: {config.get('candidate', '')}"

@@ -64,6 +64,8 @@ def decay_row(record: Mapping[str, Any], variant: str | None = None) -> DecayRow
     Returns:
         the DecayRow.
     """
+    from analysis.cells import flat_config
+
     res, conf = record["result"], record["config"]
     per = res["fit"]["h"]["per_seed"]
     rates = tuple(float(f["rate"]) for f in per)
@@ -75,7 +77,7 @@ def decay_row(record: Mapping[str, Any], variant: str | None = None) -> DecayRow
     tele = res["telemetry"]
     return DecayRow(
         variant=variant if variant is not None else variant_of(conf),
-        forget_bias=float(conf.get("forget_bias", math.nan)),
+        forget_bias=float(flat_config(conf).get("forget_bias", math.nan)),
         T=length,
         seeds=len(per),
         rates=rates,

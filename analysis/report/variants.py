@@ -114,11 +114,15 @@ def name_of(config: Any) -> str:
     """The variant name of a stored cell config (its gate, candidate and output kernels).
 
     Args:
-        config: a mapping with "candidate" and "output" (and "gate", default sigmoid).
+        config: a stored config, its cell spec under "cell" with "candidate" and "output" (and
+            "gate", default sigmoid); a flat mapping of those fields is read as well.
 
     Returns:
         the catalogue's name, or "candidate/output" for a combination it does not name.
     """
+    from analysis.cells import flat_config
+
+    config = flat_config(config)
     gate = config.get("gate", "sigmoid")
     for v in _CATALOGUE:
         if (v.gate, v.candidate, v.output) == (gate, config["candidate"], config["output"]):

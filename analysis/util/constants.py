@@ -7,7 +7,9 @@ __all__ = ["DEFAULT_COMPILE_WORKERS", "RESULTS_SCHEMA"]
 # The version of the on-disk format of results.jsonl lines and JSON result files. Bump it
 # when a stored field changes meaning or a cell key gains a field, so that a resumed sweep
 # refuses an old store instead of mixing its cells with new ones.
-RESULTS_SCHEMA = 1
+# 2: a config holds its cell as one spec under "cell" ({"name": ..., slot/option: ...}),
+#    no longer the LSTM's fields flat beside the run's.
+RESULTS_SCHEMA = 2
 
 # Cells a sweep runs at once in threads. XLA compiles with the GIL released, so on a small
 # machine where compiling dominates (short sequences, many variants) two workers on two

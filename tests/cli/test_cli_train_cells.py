@@ -41,15 +41,18 @@ def test_gru_compare_candidate_trains_and_records_the_cell_and_its_options(tmp_p
     printed = capsys.readouterr().out
     assert "gru: candidate=tanh" in printed and "gru: candidate=relu" in printed
     lines = (out / "results.jsonl").read_text().splitlines()
-    stored = {json.loads(line)["config"]["candidate"]: json.loads(line)["config"] for line in lines}
+    stored = {
+        json.loads(ln)["config"]["cell"]["candidate"]: json.loads(ln)["config"] for ln in lines
+    }
     summary = json.loads((out / "train.json").read_text())
     assert sorted(stored) == ["relu", "tanh"] and len(summary["variants"]) == 2
     for variant in summary["variants"]:
-        candidate = variant["config"]["candidate"]
+        candidate = variant["config"]["cell"]["candidate"]
         config = stored[candidate]  # the store finishes variants in any order
-        expected = {"cell": "gru", "gate": "sigmoid", "update_bias": 0.0}
-        assert expected.items() <= config.items() and config["initializer"] == "orthogonal"
-        assert "output" not in config and "forget_bias" not in config  # no LSTM defaults forced
+        spec = config["cell"]
+        expected = {"name": "gru", "gate": "sigmoid", "update_bias": 0.0}
+        assert expected.items() <= spec.items() and spec["initializer"] == "orthogonal"
+        assert "output" not in spec and "forget_bias" not in spec  # no LSTM defaults forced
         assert variant["config"] == config and variant["label"] == f"gru: candidate={candidate}"
         assert len(variant["per_seed"][0]["loss"]) == 2
 
@@ -66,4 +69,4 @@ def test_the_issue_example_is_a_valid_rnn_run(tmp_path, monkeypatch):
     ((record,),) = seen
     cfg = train.TrainConfig.from_dict(record)
     assert cfg.cell == "rnn" and train_fields.label(record, []) == "rnn: candidate=relu"
-    assert dict(cfg.options) == {"candidate": "relu", "initializer": "identity", "scale": 1.0}
+    assert dict(cfg.spec.options) == {"candidate": "relu", "initializer": "identity", "scale": 1.0}

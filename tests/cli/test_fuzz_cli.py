@@ -273,4 +273,4 @@ def test_full_disk_mid_sweep_is_one_line_and_the_store_stays_valid_and_resumable
     assert "1 of 3 cells stored, running 2" in err
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert records[0] == first  # kept, not recomputed
-    assert sorted(r["config"]["forget_bias"] for r in records) == [0.0, 1.0, 2.0]
+    assert sorted(r["config"]["cell"]["forget_bias"] for r in records) == [0.0, 1.0, 2.0]

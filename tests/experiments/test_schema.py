@@ -96,15 +96,30 @@ def test_decay_and_train_cells_hold_every_field_their_numbers_depend_on():
     from analysis.experiments.train import TrainConfig
 
     cell = _decay_cell()
-    # Every LSTM field but `fused` (it only switches lstm.apply's backward, which decay's
-    # own perturbation scan never uses), and how the flow is measured.
-    lstm_fields = {f.name for f in dataclasses.fields(lstm.LSTMConfig)} - {"fused"}
-    assert lstm_fields | {"length", "batch", "loss", "lyapunov_k"} <= set(cell)
-    for field in ("gate", "candidate", "output", "dtype", "loss", "init", "forget_bias"):
-        assert field in cell
-    train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    for field in ("dtype", "init", "candidate", "output", "gate", "optimizer", "fused", "lr"):
-        assert field in train_fields
+    # The run's fields beside the cell's spec; the spec holds every LSTM field (init is its
+    # `initializer`), `fused` included, though decay's own perturbation scan never uses it.
+    lstm_fields = {f.name for f in dataclasses.fields(lstm.LSTMConfig)} - {"init"}
+    run = {"input_size", "hidden_size", "dtype", "length", "batch", "loss", "lyapunov_k"}
+    assert set(cell) == run | {"cell"}
+    assert set(cell["cell"]) == lstm_fields - {"input_size", "hidden_size", "dtype"} | {
+        "name",
+        "initializer",
+    }
+    for field in ("gate", "candidate", "output", "initializer", "forget_bias"):
+        assert field in cell["cell"]
+    train = TrainConfig().to_dict()
+    for field in ("dtype", "optimizer", "lr"):
+        assert field in train
+    for field in ("initializer", "candidate", "output", "gate", "fused"):
+        assert field in train["cell"]
+
+
+def _with(cell: dict, field: str, value) -> dict:
+    """`cell` with `field` set where the config keeps it: the run's fields or its cell spec."""
+    field = "initializer" if field == "init" else field
+    if field in cell["cell"]:
+        return {**cell, "cell": {**cell["cell"], field: value}}
+    return {**cell, field: value}
 
 
 @pytest.mark.parametrize(
@@ -120,7 +135,27 @@ def test_decay_and_train_cells_hold_every_field_their_numbers_depend_on():
 )
 def test_cell_keys_differ_in_any_field_that_changes_numbers(field, a, b):
     cell = _decay_cell()
-    assert sweep.cell_key({**cell, field: a}) != sweep.cell_key({**cell, field: b})
+    assert sweep.cell_key(_with(cell, field, a)) != sweep.cell_key(_with(cell, field, b))
     # ... and not in how the same config is spelled (order, tuple vs list, numpy scalars).
-    same = dict(reversed(list({**cell, field: a}.items())))
-    assert sweep.cell_key(same) == sweep.cell_key({**cell, field: a})
+    spelled = _with(cell, field, a)
+    same = dict(reversed(list(spelled.items())))
+    same["cell"] = dict(reversed(list(spelled["cell"].items())))
+    assert sweep.cell_key(same) == sweep.cell_key(spelled)
+
+
+def test_a_store_of_the_flat_schema_1_records_is_refused_with_one_line(tmp_path, capsys):
+    # Before schema 2 a config held the LSTM's fields flat beside the run's.
+    out = tmp_path / "out"
+    out.mkdir()
+    flat = {"cell": "lstm", "input_size": 1, "hidden_size": 2, "gate": "sigmoid"}
+    flat |= {"candidate": "tanh", "output": "tanh", "forget_bias": 1.0, "init": "orthogonal"}
+    flat |= {"dtype": "float32", "unroll": 1, "remat": False, "t_max": None, "length": 4}
+    flat |= {"batch": 1, "loss": "last", "lyapunov_k": 4}
+    rec = {"schema": 1, "actgrad": "0.1.0", "config": flat, "seeds": [0], "result": {}}
+    (out / "results.jsonl").write_text(json.dumps(rec) + "\n")
+    before = (out / "results.jsonl").read_bytes()
+    assert app.main([*TINY_DECAY, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "line 1 has results schema 1 (actgrad 0.1.0)" in err
+    assert f"writes schema {RESULTS_SCHEMA}; use another --out" in err and RESULTS_SCHEMA == 2
+    assert (out / "results.jsonl").read_bytes() == before

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from jax import monitoring
 
-from analysis.cells import lstm
+from analysis.cells import CellSpec, lstm
 from analysis.experiments import sweep, tasks, train
 
 TINY = train.TrainConfig(
@@ -21,7 +21,8 @@ _step = jax.jit(train.train_step, static_argnames="cfg")
 
 
 def test_forward_matches_lstm_apply_and_tracks_max_abs_c():
-    cfg = train.TrainConfig(task="copy", length=3, hidden_size=5, candidate="relu", output="relu")
+    spec = CellSpec.of("lstm", candidate="relu", output="relu")
+    cfg = train.TrainConfig(task="copy", length=3, hidden_size=5, spec=spec)
     params = train.init_model(jax.random.key(0), cfg)
     x, _ = cfg.task_spec().make_batch(jax.random.key(1), 3)
     lcfg = cfg.lstm_config()
@@ -51,9 +52,9 @@ def test_forward_matches_lstm_apply_and_tracks_max_abs_c():
 def test_fused_and_plain_give_the_same_loss_gradients_and_max_c(slots, checkpoint_every):
     # K = 3 keeps every third state (and a tail of 2) and recomputes the rest; None is the
     # cells' store-or-checkpoint rule, which stores every step at this size
-    base = dict(task="adding", length=11, batch=5, hidden_size=4, dtype="float64", forget_bias=0.5)
-    base |= dict(candidate=slots[0], output=slots[1])
-    plain, fused = (train.TrainConfig(**base, fused=f) for f in (False, True))
+    base = dict(task="adding", length=11, batch=5, hidden_size=4, dtype="float64")
+    spec = CellSpec.of("lstm", forget_bias=0.5, candidate=slots[0], output=slots[1])
+    plain, fused = (train.TrainConfig(**base, spec=spec.replace(fused=f)) for f in (False, True))
     keys = sweep.seed_keys([0, 1])
     params = jax.vmap(lambda k: train.init_model(k, plain))(keys)
     # a larger scale than init so relu/relu cells grow and gates saturate
@@ -185,7 +186,7 @@ def test_same_seed_same_run_and_seeds_differ():
 )
 def test_bad_config_is_refused_on_construction(fields, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        train.TrainConfig(**{**TINY.__dict__, **fields})
+        train.TrainConfig.from_dict({**TINY.to_dict(), **fields})
 
 
 @pytest.mark.parametrize("name", train.OPTIMIZERS)
@@ -200,13 +201,16 @@ def test_optimizers_with_and_without_clipping_step(name):
 
 
 def test_variants_of_one_length_share_the_init_program_and_its_values():
+    from dataclasses import replace
+
     from analysis.experiments.train import TrainConfig, init_config
 
     base = dict(task="adding", length=12, hidden_size=6, batch=4, forget_bias=2.0)
-    a = TrainConfig(**base, candidate="relu", output="relu", steps=30, snapshots=3)
-    b = TrainConfig(**base, gate="hard_sigmoid", candidate="tanh", steps=70, eval_every=7)
+    a = TrainConfig.from_dict({**base, "candidate": "relu", "output": "relu", "snapshots": 3})
+    b = TrainConfig.from_dict({**base, "gate": "hard_sigmoid", "candidate": "tanh", "steps": 70})
+    a, b = replace(a, steps=30), replace(b, eval_every=7)
     assert init_config(a) == init_config(b)  # one jit key, so one compiled program
-    assert init_config(a) != init_config(TrainConfig(**{**base, "forget_bias": 0.0}))
+    assert init_config(a) != init_config(TrainConfig.from_dict({**base, "forget_bias": 0.0}))
     key = jax.random.key(3)
     for cfg in (a, b):
         got, want = train.init_state(key, init_config(cfg)), train.init_state(key, cfg)

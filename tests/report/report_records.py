@@ -30,7 +30,12 @@ def train_record(variant, length, solved, n=8, diverged=(), blown=(), lr=0.01):
             }
         )
     return {
-        "config": {"candidate": cand, "output": out, "length": length, "steps": 400, "lr": lr},
+        "config": {
+            "cell": {"name": "lstm", "candidate": cand, "output": out},
+            "length": length,
+            "steps": 400,
+            "lr": lr,
+        },
         "result": {"baseline": 1 / 6, "per_seed": per, "wall_s": 1.0, "steps_per_s": 10.0},
     }
 
@@ -39,7 +44,10 @@ def decay_record(variant, rates, forget_bias=1.0, length=200, c_max=1.0, non_fin
     cand, out = variant.split("/")
     reasons = ["non-finite gradient" if i < non_finite else None for i in range(len(rates))]
     return {
-        "config": {"candidate": cand, "output": out, "length": length, "forget_bias": forget_bias},
+        "config": {
+            "cell": {"name": "lstm", "candidate": cand, "output": out, "forget_bias": forget_bias},
+            "length": length,
+        },
         "result": {
             "fit": {"h": {"per_seed": [{"rate": r} for r in rates], "r2": 0.99}, "c": {"rate": -1}},
             "exploded_reasons": reasons,
@@ -59,8 +67,7 @@ def tune_record(variant, length, solved_by_rate, seeds=4):
     chosen = min(trials, key=lambda t: (-t["solved"], t["final_test_loss"], t["lr"]))["lr"]
     return {
         "config": {
-            "candidate": cand,
-            "output": out,
+            "cell": {"name": "lstm", "candidate": cand, "output": out},
             "length": length,
             "lr_grid": sorted(solved_by_rate),
         },

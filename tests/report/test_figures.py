@@ -47,7 +47,7 @@ def decay_record(variant, rate, fb=1.0, length=30, seeds=3, non_finite_at=None, 
         "saturated_fraction": [[sat] * length] * seeds,
     }
     return {
-        "config": {"cell": "lstm", "candidate": cand, "output": out, "forget_bias": fb},
+        "config": {"cell": {"name": "lstm", "candidate": cand, "output": out, "forget_bias": fb}},
         "result": {
             "norms": {"log_h": log_h},
             "fit": {"h": {"rate": rate, "half_life": math.log(2) / -rate}},

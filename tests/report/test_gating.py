@@ -110,9 +110,10 @@ def test_every_design_has_decay_cells_with_its_options():
     cells = gating.decay_cells(cfg)
     assert len(cells) == 2 * len(gating.DESIGNS)
     irnn = cells[2 * [d.name for d in gating.DESIGNS].index("irnn") + 1]
-    assert (irnn["cell"], irnn["initializer"], irnn["candidate"]) == ("rnn", "identity", "relu")
+    spec = irnn["cell"]
+    assert (spec["name"], spec["initializer"], spec["candidate"]) == ("rnn", "identity", "relu")
     gru = cells[2 * [d.name for d in gating.DESIGNS].index("gru")]
-    assert gru["update_bias"] == cfg.train_forget_bias
+    assert gru["cell"]["update_bias"] == cfg.train_forget_bias
     with pytest.raises(ValueError, match="valid: rnn, irnn"):
         gating.design("transformer")
 
@@ -122,7 +123,7 @@ def test_only_the_lstm_cells_take_flow_snapshots():
     cfg = config.preset("tiny", gating_designs=tuple(d.name for d in gating.DESIGNS))
     assert cfg.train_snapshots > 0
     for c in gating.train_cells(cfg, 0.01):
-        if c.get("cell", "lstm") == "lstm" and variants.name_of(c) in variants.known():
+        if c["cell"]["name"] == "lstm" and variants.name_of(c) in variants.known():
             name = variants.name_of(c)
             want = cfg.train_snapshots if name in cfg.flow_variants else 0
             assert (
@@ -131,7 +132,7 @@ def test_only_the_lstm_cells_take_flow_snapshots():
                 == stages.train_cell(cfg, name, c["length"], 0.01)["snapshots"]
             )
         else:  # another design, or an LSTM design that is no report variant
-            assert c["snapshots"] == (cfg.train_snapshots if c.get("cell") == "lstm" else 0)
+            assert c["snapshots"] == (cfg.train_snapshots if c["cell"]["name"] == "lstm" else 0)
 
 
 def test_the_sections_commands_make_the_sections_cells():

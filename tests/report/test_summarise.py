@@ -119,3 +119,22 @@ def test_each_trained_cell_is_paired_with_its_own_decay_at_the_training_bias():
         ("variants", "tanh/tanh", 1.0, 100),
     ]
     assert pairs[1][2].rate.value == pytest.approx(-0.03)
+
+
+@pytest.mark.parametrize("name", ["tanh/tanh", "relu/tanh", "tanh/relu", "sigmoid/tanh"])
+def test_a_stored_configs_variant_name_is_read_from_its_cell_spec(name):
+    from analysis.cells import CellSpec
+    from analysis.experiments.decay_config import DecayConfig
+    from analysis.experiments.train_config import TrainConfig
+    from analysis.report import variants
+
+    slots = variants.slots(variants.get(name))
+    spec = CellSpec.of("lstm", **slots)
+    for config in (TrainConfig(spec=spec).to_dict(), DecayConfig(spec=spec).to_dict()):
+        assert "candidate" not in config and summarise.variant_of(config) == name
+    # the same name as from the flat fields it was read from before schema 2
+    assert variants.name_of(slots) == name
+    other = CellSpec.of("lstm", gate="hard_sigmoid", candidate="elu", output="tanh")
+    assert variants.name_of(TrainConfig(spec=other).to_dict()) == variants.name_of(
+        {"gate": "hard_sigmoid", "candidate": "elu", "output": "tanh"}
+    )

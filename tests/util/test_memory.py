@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import cli
+from analysis.cells import CellSpec
 from analysis.experiments.decay_config import DecayConfig
 from analysis.experiments.train_config import TrainConfig
 from analysis.runtime import memory
@@ -105,12 +106,16 @@ def test_sweep_bytes_is_the_worst_set_of_cells_running_together(sizes, at_once):
     st.integers(2, 5),
 )
 def test_decay_estimate_is_linear_in_length_and_seeds(cell, t, seeds, batch, hidden, k):
-    cfg = DecayConfig(cell=cell, length=t, batch=batch, hidden_size=hidden, lyapunov_k=0)
+    cfg = DecayConfig(spec=CellSpec(cell), length=t, batch=batch, hidden_size=hidden, lyapunov_k=0)
     one = cfg.estimated_bytes(seeds)
-    longer = DecayConfig(cell=cell, length=k * t, batch=batch, hidden_size=hidden, lyapunov_k=0)
+    longer = DecayConfig(
+        spec=CellSpec(cell), length=k * t, batch=batch, hidden_size=hidden, lyapunov_k=0
+    )
     assert abs(longer.estimated_bytes(seeds) - k * one) <= k  # ceil rounding only
     assert abs(cfg.estimated_bytes(k * seeds) - k * one) <= k
-    wider = DecayConfig(cell=cell, length=t, batch=k * batch, hidden_size=hidden, lyapunov_k=0)
+    wider = DecayConfig(
+        spec=CellSpec(cell), length=t, batch=k * batch, hidden_size=hidden, lyapunov_k=0
+    )
     assert wider.estimated_bytes(seeds) > one
 
 
@@ -124,7 +129,7 @@ def test_decay_estimate_is_linear_in_length_and_seeds(cell, t, seeds, batch, hid
 )
 def test_train_estimate_is_affine_in_length_and_linear_in_seeds(task, cell, t, seeds, snaps):
     def est(length, n):
-        cfg = TrainConfig(task=task, cell=cell, length=length, snapshots=snaps, steps=100)
+        cfg = TrainConfig(task=task, spec=CellSpec(cell), length=length, snapshots=snaps, steps=100)
         return cfg.estimated_bytes(n)
 
     # The per-step metrics do not grow with T: equal steps in T, equal steps in bytes.
@@ -137,7 +142,10 @@ def test_readme_examples_fit_a_4_gib_machine(monkeypatch):
     monkeypatch.setenv(memory.ENV_LIMIT, "3G")  # what a 4 GiB machine has free, roughly
     long_run = DecayConfig(length=100_000, batch=1, lyapunov_k=0).estimated_bytes(1)
     memory.require(memory.sweep_bytes([long_run], 1), "README decay T=100000")
-    sweep4 = [DecayConfig(candidate=c).estimated_bytes(3) for c in ("tanh", "relu", "hard_tanh")]
+    sweep4 = [
+        DecayConfig(spec=CellSpec.of(candidate=c)).estimated_bytes(3)
+        for c in ("tanh", "relu", "hard_tanh")
+    ]
     memory.require(memory.sweep_bytes(sweep4, 2), "README decay sweep")
     train3 = TrainConfig(length=100, snapshots=20).estimated_bytes(3)
     memory.require(memory.sweep_bytes([train3, train3], 2), "README train sweep")

@@ -185,12 +185,15 @@ def label(record: dict[str, Any], compared: list[str]) -> str:
     """A variant's name: the compared fields, the cell's name first when it is not LSTM.
 
     Args:
-        record: the variant's flat config (`TrainConfig.to_dict`).
+        record: the variant's stored config (`TrainConfig.to_dict`) or its flat fields.
         compared: the --compare fields (empty: candidate and output).
 
     Returns:
         e.g. "candidate=relu, output=tanh", "cell=gru", "rnn: candidate=relu".
     """
+    from analysis.cells import flat_config
+
+    record = flat_config(record)
     fields = compared or ["candidate", "output"]
     text = ", ".join(f"{f}={record[f]}" for f in fields if f in record)
     cell = record.get("cell", "lstm")
