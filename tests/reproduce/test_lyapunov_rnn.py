@@ -29,8 +29,10 @@ def test_below_the_transition_from_zero_the_exponents_are_ln_abs_eigenvalues():
         burn_in=1000,
     )
     want = lr.linear_exponents(w)
-    # the estimate's error is the frame's transient over 5,000 averaged steps: O(1/T)
-    np.testing.assert_allclose(np.asarray(got), want, atol=2e-3)
+    # the estimate's error is the frame's transient, averaged out as the steps grow; here W has
+    # complex pairs (equal moduli), whose frame keeps rotating: measured 6.4e-4 after 1,500
+    # averaged steps, 8.4e-5 after 5,000
+    np.testing.assert_allclose(np.asarray(got), want, atol=5e-4)
     assert np.all(want < 0)  # g < 1: every direction contracts
 
 
