@@ -428,6 +428,16 @@ def check(cfg: ReportConfig) -> None:
             raise ValueError(f"train setting {key!r}: init {init!r}; valid: {', '.join(INITS)}")
 
 
+def _check_stores(out: Path) -> None:
+    """Refuse, before any stage runs, a folder whose stored cells this actgrad cannot resume
+    (another results schema, a damaged line): the sweeps would refuse them only when their
+    stage came (`ResultsStore.load` raises the one-line UsageError)."""
+    from analysis.experiments.store import RESULTS_FILE, ResultsStore
+
+    for path in sorted(out.rglob(RESULTS_FILE)):
+        ResultsStore(path.parent).load()
+
+
 def build(cfg: ReportConfig, out: str | Path) -> Report:
     """Run every stage and write the report into `out`.
 
@@ -444,6 +454,7 @@ def build(cfg: ReportConfig, out: str | Path) -> Report:
 
     check(cfg)
     out = ensure_writable_dir(out)
+    _check_stores(out)
     meta = {**run_metadata(), "compile_cache": jax.config.jax_compilation_cache_dir}
     timings: dict[str, float] = {}
     t_all = time.perf_counter()

@@ -64,3 +64,18 @@ def test_a_report_that_cannot_run_is_refused_before_any_work(tmp_path):
         with pytest.raises(ValueError, match=message):
             build.build(cfg, tmp_path / "out")
         assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_a_folder_of_another_results_schema_is_refused_before_any_stage(tmp_path):
+    from analysis.experiments.store import SchemaMismatchError
+    from analysis.report import build
+    from analysis.report.config import preset
+
+    store = tmp_path / "out" / "decay" / "results.jsonl"
+    store.parent.mkdir(parents=True)
+    line = '{"schema": 1, "actgrad": "0.1.0", "key": "k", "config": {}, "seeds": [0]}\n'
+    store.write_text(line)
+    with pytest.raises(SchemaMismatchError, match="results schema 1"):
+        build.build(preset("tiny"), tmp_path / "out")
+    assert store.read_text() == line  # nothing lost or rewritten
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["decay"]  # nothing ran
