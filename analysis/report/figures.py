@@ -88,7 +88,7 @@ def _training(cfg: ReportConfig, out: Path, records: Sequence[Mapping]) -> list[
         ax = plot.lengths(summarise.length_rows(rows, variants, lengths))
         ax.set_title(
             f"{cfg.train_seeds} seeds per point, Wilson 95% intervals; "
-            f"{cfg.train_steps_per_T} T steps (at least {cfg.train_min_steps})",
+            f"max({cfg.train_min_steps:,}, {cfg.train_steps_per_T} T) steps",
             fontsize=10,
         )
         save_figure(ax.figure, out, "lengths", None)

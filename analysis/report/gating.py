@@ -209,16 +209,14 @@ def run_gating(
         out / "gating_decay",
         "gating decay",
     )
-    pairs = [(n, a) for n in cfg.gating_designs for a in cfg.gating_activations]
-    by_pair = dict(zip(pairs, train_cells(cfg, cfg.lr_grid[0]), strict=True))
-    at_rate: dict[float, dict] = {}
+    # one search per (design, activation), in `train_cells` order; its evaluation is the same
+    # cell at the rate it chose
+    names = [f"{n} ({a})" for n in cfg.gating_designs for a in cfg.gating_activations]
+    searches = dict(zip(names, train_cells(cfg, cfg.lr_grid[0]), strict=True))
 
     def evaluations(name: str, lr: float) -> list[dict]:
-        if lr not in at_rate:
-            at_rate[lr] = dict(zip(pairs, train_cells(cfg, lr), strict=True))
-        return [at_rate[lr][pairs[int(name)]]]
+        return [train_cells(cfg, lr)[names.index(name)]]
 
-    searches = {str(i): by_pair[p] for i, p in enumerate(pairs)}
     tuned, trecs = stages.fair_training(
         cfg, searches, evaluations, out / "gating", "gating training", known=train_records
     )
