@@ -23,7 +23,7 @@ from analysis.cells.spec import lstm_config, spec_from_fields
 from analysis.experiments import tasks
 from analysis.experiments.decay_config import words_per_state
 
-__all__ = ["FIELDS", "OPTIMIZERS", "RUN_FIELDS", "TrainConfig"]
+__all__ = ["CLIP_RULES", "FIELDS", "OPTIMIZERS", "RUN_FIELDS", "TrainConfig"]
 
 # Peak memory of a training step, in words per seed, step, sequence and number of carry: 1.5 x
 # the measured peak-RSS growth over T = 10 (adding T = 2000, B = 64, H = 64, one seed, this
@@ -37,6 +37,7 @@ _FUSED_WORDS, _PLAIN_LSTM_WORDS = 5.0, 12.5
 _HOST_BYTES_PER_NUMBER = 64
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+CLIP_RULES = ("global_norm", "value")
 _POSITIVE = ("length", "steps", "batch", "hidden_size", "eval_every", "test_batch")
 
 
@@ -51,7 +52,8 @@ class TrainConfig:
     """Every knob of one training run; ValueError (one line) on a bad field at construction.
 
     `length` is the sequence length T (for copy: the delay; T = delay + 20).
-    `clip` is the global-norm threshold of optax.clip_by_global_norm, None for no clipping.
+    `clip` is the clipping threshold, None for no clipping; `clip_by` the rule: "global_norm"
+    (optax.clip_by_global_norm) or "value" (optax.clip, each gradient entry into [-clip, clip]).
     `snapshots`: how many gradient-flow snapshots to take, evenly spaced over `steps` at chunk
     boundaries (0: none; `analysis.experiments.snapshots`), each on a fixed held-out batch of
     `snapshot_batch` sequences. `stop_when_solved` ends a run once every seed has solved the
@@ -70,6 +72,7 @@ class TrainConfig:
     hidden_size: int = 64
     lr: float = 1e-2
     clip: float | None = None
+    clip_by: str = "global_norm"
     optimizer: str = "adam"
     eval_every: int = 50
     test_batch: int = 1000
@@ -92,6 +95,10 @@ class TrainConfig:
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         if self.clip is not None and not (math.isfinite(self.clip) and self.clip > 0):
             raise ValueError(f"clip must be a finite number > 0 (or none), got {self.clip!r}")
+        if self.clip_by not in CLIP_RULES:
+            raise ValueError(
+                f"unknown clip_by {self.clip_by!r}; valid rules: {', '.join(CLIP_RULES)}"
+            )
         if not isinstance(self.stop_when_solved, bool):
             raise ValueError(
                 f"stop_when_solved must be true or false, got {self.stop_when_solved!r}"

@@ -103,20 +103,25 @@ def global_norm(tree: Any) -> Array:
 
 
 def make_optimizer(
-    name: str, lr: float | Array, clip: float | None = None
+    name: str, lr: float | Array, clip: float | None = None, clip_by: str = "global_norm"
 ) -> optax.GradientTransformation:
-    """optax adam | rmsprop | sgd at learning rate `lr`, after clip_by_global_norm(clip) if set.
+    """optax adam | rmsprop | sgd at learning rate `lr`, after clipping the gradient if set.
 
     Args:
         name: one of train_config.OPTIMIZERS.
         lr: learning rate > 0, a number or a traced scalar (`TrainState.lr`).
-        clip: global-norm threshold, None for none.
+        clip: the threshold, None for none.
+        clip_by: "global_norm" (optax.clip_by_global_norm: g <- g min(1, clip / ||g||)) or
+            "value" (optax.clip: each entry into [-clip, clip]).
 
     Returns:
         optax.GradientTransformation.
     """
     base = {"adam": optax.adam, "rmsprop": optax.rmsprop, "sgd": optax.sgd}[name](lr)
-    return base if clip is None else optax.chain(optax.clip_by_global_norm(clip), base)
+    if clip is None:
+        return base
+    rule = optax.clip_by_global_norm if clip_by == "global_norm" else optax.clip
+    return optax.chain(rule(clip), base)
 
 
 def init_model(key: Array, cfg: TrainConfig) -> Model:
@@ -232,7 +237,7 @@ def init_state(key: Array, cfg: TrainConfig) -> TrainState:
         TrainState at step 0, not diverged.
     """
     params = init_model(jax.random.fold_in(key, _MODEL_STREAM), cfg)
-    opt = make_optimizer(cfg.optimizer, cfg.lr, cfg.clip)
+    opt = make_optimizer(cfg.optimizer, cfg.lr, cfg.clip, cfg.clip_by)
     lr = jnp.asarray(cfg.lr, cfg.dtype)
     return TrainState(jnp.int32(0), params, opt.init(params), jnp.int32(-1), lr)
 
@@ -252,7 +257,7 @@ def train_step(key: Array, state: TrainState, cfg: TrainConfig) -> tuple[TrainSt
     data_key = jax.random.fold_in(jax.random.fold_in(key, _DATA_STREAM), state.step)
     x, y = cfg.task_spec().make_batch(data_key, cfg.batch)
     (loss, max_c), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, x, y, cfg)
-    opt = make_optimizer(cfg.optimizer, state.lr, cfg.clip)
+    opt = make_optimizer(cfg.optimizer, state.lr, cfg.clip, cfg.clip_by)
     updates, opt_state = opt.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     running = (state.diverged_at < 0) & (state.step < cfg.steps)

@@ -181,6 +181,7 @@ def test_same_seed_same_run_and_seeds_differ():
         ({"stop_when_solved": 1}, "stop_when_solved must be true or false"),
         ({"lr": 0.0}, "lr must be a finite number > 0"),
         ({"clip": -1.0}, "clip must be"),
+        ({"clip_by": "norm"}, "valid rules: global_norm, value"),
         ({"fused": "yes"}, "fused must be true or false"),
     ],
 )
@@ -216,3 +217,24 @@ def test_variants_of_one_length_share_the_init_program_and_its_values():
         got, want = train.init_state(key, init_config(cfg)), train.init_state(key, cfg)
         for x, y in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
             np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_clipping_by_value_bounds_each_entry_not_the_norm():
+    # an sgd step after clipping by value moves each parameter by at most lr * clip, and
+    # equals -lr * clip(g, -clip, clip) computed here from the raw gradient with numpy
+    cfg = train.TrainConfig(
+        **{**TINY.__dict__, "optimizer": "sgd", "clip": 1e-3, "clip_by": "value"}
+    )
+    state = train.init_state(jax.random.key(0), cfg)
+    new, _ = _step(jax.random.key(0), state, cfg)
+    unclipped = train.TrainConfig(**{**cfg.__dict__, "clip": None})
+    raw, _ = _step(jax.random.key(0), train.init_state(jax.random.key(0), unclipped), unclipped)
+    for p0, p1, q1 in zip(
+        jax.tree.leaves(state.params),
+        jax.tree.leaves(new.params),
+        jax.tree.leaves(raw.params),
+        strict=True,
+    ):
+        grad = (np.asarray(p0) - np.asarray(q1)) / cfg.lr
+        want = np.asarray(p0) - cfg.lr * np.clip(grad, -1e-3, 1e-3)
+        np.testing.assert_allclose(np.asarray(p1), want, rtol=1e-9, atol=1e-12)

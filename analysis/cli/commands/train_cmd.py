@@ -69,7 +69,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--clip",
         type=clip_value,
         default=None,
-        help="clip_by_global_norm threshold; none, off or 0: no clipping (default)",
+        help="gradient clipping threshold; none, off or 0: no clipping (default)",
+    )
+    p.add_argument(
+        "--clip-by",
+        dest="clip_by",
+        default=None,
+        help="global_norm (optax.clip_by_global_norm, default) | value (optax.clip, each entry)",
     )
     p.add_argument("--optimizer", default="adam", help="adam | rmsprop | sgd (default adam)")
     p.add_argument("--seeds", type=int, default=1, help="number of seeds 0..N-1 (default 1)")
