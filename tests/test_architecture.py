@@ -32,9 +32,10 @@ LAYERS = {
     "analysis.plot": 4,
     "analysis.audit": 4,
     "analysis.bench": 4,
-    "analysis.report": 5,
+    # reproductions draw their figures with plot; the report runs and tabulates them
     "analysis.reproduce": 5,
-    "analysis.cli": 6,
+    "analysis.report": 6,
+    "analysis.cli": 7,
 }
 MAX_FUNCTION_LINES = 60
 MAX_SCRIPT_LINES = 100

@@ -186,6 +186,7 @@ def _measure(cfg: ReportConfig, out: Path, stage: Callable[[str, Callable[[], T]
     trained = stage("train", lambda: stages.run_training(cfg, out))
     train_records = trained["train"]
     gated = stage("gating", lambda: gating.run_gating(cfg, out, decay_records, train_records))
+    literature = stage("literature", lambda: stages.run_literature(cfg, out))
     costs = stage("costs", lambda: stages.run_costs(cfg))
     props = stage("properties", lambda: property_rows(cfg))
     return {
@@ -197,6 +198,7 @@ def _measure(cfg: ReportConfig, out: Path, stage: Callable[[str, Callable[[], T]
         "settings": trained["settings"],
         "neighbours": trained["neighbours"],
         "gating": gated,
+        "literature": literature,
         "costs": costs,
     }
 
@@ -354,6 +356,7 @@ def summarise_run(
         verify=tuple(m["verify"]),
         figures=(),
         reproduce=reproduce_commands(cfg, {r.variant: r.chosen for r in tuning}, gated_rates),
+        literature=tuple(summarise.reproduced(r, r["figure"]) for r in m["literature"]),
     )
 
 
@@ -413,11 +416,17 @@ def check(cfg: ReportConfig) -> None:
     """Refuse, before any work, a report whose cells could not all run: an unknown variant,
     search seeds that would meet the evaluation's, a setting whose task cannot take the main
     length. ValueError with one line."""
+    from analysis import reproduce
     from analysis.cells.lstm import INITS
     from analysis.experiments import tasks
 
     for name in (*cfg.decay_variants, *cfg.trained(), *cfg.property_variants):
         variants.get(name)
+    for name in cfg.reproductions:
+        reproduce.get(name)
+    if cfg.reproduce_preset not in reproduce.PRESETS:
+        valid = ", ".join(reproduce.PRESETS)
+        raise ValueError(f"unknown reproduce_preset {cfg.reproduce_preset!r}; valid: {valid}")
     stages.tune_seeds(cfg)
     for key, task, _, init in cfg.train_settings:
         try:

@@ -13,7 +13,8 @@ from analysis.report import variants
 
 __all__ = ["COST_KERNELS", "PRESETS", "STAGES", "ReportConfig", "preset"]
 
-STAGES = ("verify", "decay", "train", "gating", "costs", "properties", "claims", "figures", "write")
+STAGES = ("verify", "decay", "train", "gating", "literature", "costs", "properties")
+STAGES += ("claims", "figures", "write")
 COST_KERNELS = ("tanh", "hard_tanh", "sigmoid", "relu", "leaky_relu")
 _ALL = tuple(v.name for v in variants.VARIANTS)
 # What the question names, one slot at a time (tanh in the other), and ReLU in both: trained
@@ -29,6 +30,8 @@ _TRAINED = (
 # initialisation only, at the training forget bias (about 2 s a cell here, cold).
 _PROPERTY = tuple(v.name for v in (*variants.PROPERTY_VARIANTS, *variants.GATE_VARIANTS))
 _GATES = tuple(v.name for v in variants.GATE_VARIANTS)
+# every reproduction of a published result (`analysis.reproduce.names()`), in catalogue order
+_REPRODUCTIONS = ("lyapunov-random-rnn",)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class ReportConfig:
     on the evaluation seeds, so the page can say whether each verdict holds there.
     ``train_settings``: the comparison at ``train_length`` again in other settings (a forget
     bias of 3, chrono initialisation, the 1997 form of the task with signed inputs).
+    "Does actgrad reproduce the literature?": each of ``reproductions`` (`analysis.reproduce`)
+    at its ``reproduce_preset`` setting ("report": sized for this page; ``actgrad reproduce
+    NAME`` runs the larger "default", ``--full`` the paper's budget).
     "One property at a time": each of ``property_variants`` (`variants.PROPERTY_VARIANTS`,
     `variants.GATE_VARIANTS`) at ``train_forget_bias`` with the decay stage's sizes.
     "Why gating?" (`analysis.report.gating`): each of ``gating_designs`` with each of
@@ -98,6 +104,8 @@ class ReportConfig:
     # same variants, searched and trained again at train_length
     train_settings: tuple[tuple[str, str, float, str], ...] = ()
     property_variants: tuple[str, ...] = _PROPERTY
+    reproductions: tuple[str, ...] = _REPRODUCTIONS
+    reproduce_preset: str = "report"
     gating_designs: tuple[str, ...] = ("rnn", "irnn", "gru", "lstm", "slstm")
     gating_activations: tuple[str, ...] = ("tanh", "relu")
     gating_length: int = 50
@@ -144,6 +152,8 @@ PRESETS: dict[str, ReportConfig] = {
         train_test_batch=32,
         train_snapshots=4,
         flow_variants=("tanh/tanh", "relu/relu"),
+        reproductions=("lyapunov-random-rnn",),
+        reproduce_preset="tiny",
         property_variants=("tanh(2z)/tanh", "tanh/asinh", "gate=tanh"),
         gating_designs=("irnn", "lstm"),
         gating_length=12,
@@ -172,6 +182,7 @@ PRESETS: dict[str, ReportConfig] = {
         train_eval_every=30,
         train_snapshots=5,
         flow_variants=("tanh/tanh", "relu/tanh", "tanh/relu"),
+        reproductions=(),
         property_variants=("tanh(2z)/tanh", "tanh(0.5z)/tanh", "asinh/tanh", "tanh+1/tanh"),
         # the two designs that answer "ReLU with an identity init, or gates?"; each further
         # design adds two decay and two training programs to compile (about 60 s here)
@@ -207,6 +218,7 @@ PRESETS: dict[str, ReportConfig] = {
         ),
         gating_designs=("rnn", "irnn", "gru", "lstm", "lstm-noout", "slstm"),
         gating_decay_length=10_000,
+        reproduce_preset="default",
         verify_points=100_000,
     ),
 }

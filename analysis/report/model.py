@@ -33,10 +33,12 @@ __all__ = [
     "GatingRow",
     "LengthCell",
     "LengthRow",
+    "LiteratureRow",
     "PropertyRow",
     "Proportion",
     "RateRow",
     "Report",
+    "Reproduced",
     "SettingRows",
     "SlotFinding",
     "TrainRow",
@@ -45,8 +47,9 @@ __all__ = [
 ]
 
 # report.json's layout; `from_json` refuses another. 1 was the page-structure report.json, 2
-# the report before each trained cell searched its own learning rate.
-SCHEMA = 3
+# the report before each trained cell searched its own learning rate, 3 before the
+# reproductions of published results.
+SCHEMA = 4
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,38 @@ class Family:
 
 
 @dataclass(frozen=True)
+class LiteratureRow:
+    """One published number against ours: ``published`` and ``ours`` in the units of
+    ``summary``; ``low``/``high`` bound the range in which ours counts as agreeing (the
+    reproduction's own rule: a tolerance about ours, or an interval); ``n`` is what ours was
+    measured on (a network size, a number of seeds)."""
+
+    where: str
+    summary: str
+    published: float
+    ours: float
+    low: float
+    high: float
+    n: int
+    agrees: bool
+
+
+@dataclass(frozen=True)
+class Reproduced:
+    """One reproduction (`analysis.reproduce`) as the report ran it: the paper, its setting,
+    what is compared and how, every way this run's setting differs, and the rows."""
+
+    name: str
+    paper: str
+    setting: str
+    compared: str
+    preset: str
+    differences: tuple[str, ...]
+    rows: tuple[LiteratureRow, ...]
+    figure: str  # the figure's stem ("" when none was drawn)
+
+
+@dataclass(frozen=True)
 class Figure:
     """A written figure: ``stem``.png and .svg; ``kind`` selects its caption in the template."""
 
@@ -274,6 +309,7 @@ class Report:
     verify: tuple[dict[str, Any], ...]
     figures: tuple[Figure, ...]
     reproduce: tuple[str, ...]
+    literature: tuple[Reproduced, ...] = ()
 
     # lookups for the templates (they select, never compute)
     def decay_row(self, variant: str, forget_bias: float) -> DecayRow | None:
@@ -365,6 +401,12 @@ class Report:
     def family(self, key: str) -> Family | None:
         """The family called `key`, or None if it was not formed."""
         return next((f for f in self.families if f.key == key), None)
+
+    def literature_agreement(self) -> tuple[int, int]:
+        """(published numbers ours agrees with, published numbers compared), every
+        reproduction together."""
+        rows = [row for rep in self.literature for row in rep.rows]
+        return sum(row.agrees for row in rows), len(rows)
 
     def figures_of(self, kind: str) -> tuple[Figure, ...]:
         """The figures of one kind ("decay", "lengths", ...), in page order."""

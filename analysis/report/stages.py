@@ -27,6 +27,7 @@ __all__ = [
     "reuse_or_run",
     "run_costs",
     "run_decay",
+    "run_literature",
     "run_training",
     "run_verify",
     "train_cell",
@@ -376,6 +377,55 @@ def neighbours(grid: Sequence[float], lr: float) -> tuple[float, ...]:
 
 def _variant(record: Mapping) -> str:
     return variants.name_of(record["config"])
+
+
+def run_literature(cfg: ReportConfig, out: Path) -> list[dict]:
+    """Each of ``cfg.reproductions`` at ``cfg.reproduce_preset``, stored as
+    out/literature/NAME.json with its figure out/literature_NAME.png / .svg.
+
+    A stored result of the same reproduction, preset and actgrad version is reused, not rerun
+    (the figure is drawn again from it). The spectra are float64: each run is inside
+    ``jax.enable_x64(True)``, which leaves the rest of the process as it was.
+
+    Args:
+        cfg: the report; out: the report directory.
+
+    Returns:
+        one record per reproduction (`reproduce.run`'s dict), with ``"figure"``: its stem.
+    """
+    import json
+
+    import jax
+
+    from analysis import reproduce
+    from analysis.util.io import actgrad_version, atomic_write_json, save_figure
+    from analysis.util.progress import progress
+
+    folder = out / "literature"
+    folder.mkdir(parents=True, exist_ok=True)
+    records = []
+    for name in cfg.reproductions:
+        path = folder / f"{name}.json"
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):  # not run yet, or a damaged file: run it (again)
+            record = None
+        fresh = record is not None and (record.get("preset"), record.get("actgrad")) == (
+            cfg.reproduce_preset,
+            actgrad_version(),
+        )
+        r = reproduce.get(name)
+        if not fresh:
+            with (
+                progress(total=r.steps(cfg.reproduce_preset), desc=name, unit="run") as bar,
+                jax.enable_x64(True),
+            ):
+                record = reproduce.run(name, cfg.reproduce_preset, bar=bar)
+            atomic_write_json(path, record)
+        stem = f"literature_{name}"
+        save_figure(r.figure(record["result"]).figure, out, stem)
+        records.append({**record, "figure": stem})
+    return records
 
 
 def run_costs(cfg: ReportConfig) -> dict:

@@ -21,7 +21,9 @@ from analysis.report.model import (
     GatingRow,
     LengthCell,
     LengthRow,
+    LiteratureRow,
     RateRow,
+    Reproduced,
     TrainRow,
 )
 from analysis.util import stats
@@ -37,6 +39,7 @@ __all__ = [
     "init_vs_training",
     "length_rows",
     "rate_rows",
+    "reproduced",
     "train_row",
     "training_outcome",
     "training_rows",
@@ -316,3 +319,44 @@ def evidence_rows(decay: Sequence[DecayRow], training: Sequence[TrainRow]) -> tu
         for r in training
     ]
     return d, t
+
+
+def reproduced(record: Mapping[str, Any], figure: str = "") -> Reproduced:
+    """One reproduction's record (`analysis.reproduce.run`'s dict) as the page's rows.
+
+    A row gives its agreement range either as ``low``/``high`` (an interval about ours) or
+    as a ``tolerance`` about ours (|ours - published| <= tolerance agrees); ``n`` is
+    ``ours_n`` (a size or a number of seeds).
+
+    Args:
+        record: the reproduction's result; figure: the stem of its figure, "" for none.
+    """
+    rows = []
+    for row in record["result"]["rows"]:
+        ours = float(row["ours"])
+        if "low" in row:
+            low, high = float(row["low"]), float(row["high"])
+        else:
+            low, high = ours - float(row["tolerance"]), ours + float(row["tolerance"])
+        rows.append(
+            LiteratureRow(
+                where=str(row["where"]),
+                summary=str(row["summary"]),
+                published=float(row["published"]),
+                ours=ours,
+                low=low,
+                high=high,
+                n=int(row.get("ours_n", 0)),
+                agrees=bool(row["agrees"]),
+            )
+        )
+    return Reproduced(
+        name=record["name"],
+        paper=record["paper"],
+        setting=record["setting"],
+        compared=record["compared"],
+        preset=record["preset"],
+        differences=tuple(record["differences"]),
+        rows=tuple(rows),
+        figure=figure,
+    )

@@ -175,6 +175,25 @@ def test_every_trained_cell_searched_its_rate_on_seeds_the_evaluation_never_uses
     assert "## Training on the adding problem, fairly" in md and "learning-rate search" in md
 
 
+def test_the_literature_section_tabulates_each_reproduction_as_stored(quick_report):
+    rep = _report(quick_report)
+    md = (quick_report / "report.md").read_text()
+    assert [x.name for x in rep.literature] == list(rep.config["reproductions"])
+    assert "## Does actgrad reproduce the literature?" in md
+    for x in rep.literature:
+        stored = json.loads((quick_report / "literature" / f"{x.name}.json").read_text())
+        assert stored["preset"] == rep.config["reproduce_preset"] == x.preset
+        assert len(x.rows) == len(stored["result"]["rows"]) > 0
+        for row, raw in zip(x.rows, stored["result"]["rows"], strict=True):
+            assert row.agrees == raw["agrees"] and row.published == raw["published"]
+            # the agreeing range holds the published number exactly when the row agrees
+            assert (row.low <= row.published <= row.high) == row.agrees
+            assert f"| {x.name} | {row.where} |" in md
+        assert (quick_report / f"{x.figure}.png").exists() and f"]({x.figure}.png)" in md
+    agree, total = rep.literature_agreement()
+    assert f"{agree} of the {total} published numbers" in md
+
+
 def test_render_rewrites_the_same_pages_without_measuring(quick_report, tmp_path):
     copy = tmp_path / "copy"
     copy.mkdir()
