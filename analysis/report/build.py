@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from analysis.audit import claims
-from analysis.report import compare, gating, stages, summarise, variants
+from analysis.report import compare, gating, remedies, stages, summarise, variants
 from analysis.report.config import PRESETS, STAGES, ReportConfig, preset
 from analysis.report.model import (
     SCHEMA,
@@ -185,6 +185,7 @@ def _measure(cfg: ReportConfig, out: Path, stage: Callable[[str, Callable[[], T]
     decay_records = stage("decay", lambda: stages.run_decay(cfg, out))
     trained = stage("train", lambda: stages.run_training(cfg, out))
     train_records = trained["train"]
+    remedied = stage("remedies", lambda: remedies.run_remedies(cfg, out, train_records))
     gated = stage("gating", lambda: gating.run_gating(cfg, out, decay_records, train_records))
     literature = stage("literature", lambda: stages.run_literature(cfg, out))
     costs = stage("costs", lambda: stages.run_costs(cfg))
@@ -199,6 +200,7 @@ def _measure(cfg: ReportConfig, out: Path, stage: Callable[[str, Callable[[], T]
         "neighbours": trained["neighbours"],
         "gating": gated,
         "literature": literature,
+        "remedies": remedied,
         "costs": costs,
     }
 
@@ -318,6 +320,7 @@ def summarise_run(
     neighbours = summarise.training_rows(m["neighbours"])
     gated = summarise.gating_rows(_gating_pairs(cfg), m["gating"])
     settings = _setting_rows(cfg, m["settings"])
+    remedy_rows = remedies.remedy_rows(m["remedies"])
     comparisons, families = compare.compare_all(
         decay,
         training,
@@ -329,6 +332,7 @@ def summarise_run(
         cfg.reference_passes,
         [(st.key, st.training) for st in settings],
         neighbours,
+        remedy_rows,
     )
     gated_rates = [g.search.chosen for g in gated if g.search is not None]
     return Report(
@@ -357,6 +361,8 @@ def summarise_run(
         figures=(),
         reproduce=reproduce_commands(cfg, {r.variant: r.chosen for r in tuning}, gated_rates),
         literature=tuple(summarise.reproduced(r, r["figure"]) for r in m["literature"]),
+        remedy_swaps=tuple(m["remedies"]["swaps"]),
+        remedies=remedy_rows,
     )
 
 
@@ -424,6 +430,11 @@ def check(cfg: ReportConfig) -> None:
         variants.get(name)
     for name in cfg.reproductions:
         reproduce.get(name)
+    for name in cfg.remedies:
+        if name not in remedies.REMEDIES:
+            raise ValueError(f"unknown remedy {name!r}; valid: {', '.join(remedies.REMEDIES)}")
+    for name in cfg.remedy_variants:
+        variants.get(name)
     if cfg.reproduce_preset not in reproduce.PRESETS:
         valid = ", ".join(reproduce.PRESETS)
         raise ValueError(f"unknown reproduce_preset {cfg.reproduce_preset!r}; valid: {valid}")

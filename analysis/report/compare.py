@@ -26,6 +26,7 @@ from analysis.report.model import (
     GatingRow,
     PropertyRow,
     Proportion,
+    RemedyRow,
     SlotFinding,
     TrainRow,
 )
@@ -129,6 +130,7 @@ def compare_all(
     passes: float = REFERENCE_SOLVES,
     settings: Sequence[tuple[str, Sequence[TrainRow]]] = (),
     neighbours: Sequence[TrainRow] = (),
+    remedies: Sequence[RemedyRow] = (),
 ) -> tuple[tuple[Comparison, ...], tuple[Family, ...]]:
     """Every comparison the page makes, family by family.
 
@@ -159,6 +161,8 @@ def compare_all(
         neighbours: rows trained at the grid's neighbours of their chosen rate: the
             ``neighbours_T{T}`` family, each against the standard LSTM at its chosen rate
             (setting "T = {T}, lr = {rate}"), where the standard LSTM passes.
+        remedies: swaps trained with a remedy: the ``remedies_T{T}`` family, each ("{swap} +
+            {remedy}") against the same swap without it at length T.
 
     Returns:
         (comparisons, families), families in page order.
@@ -168,6 +172,7 @@ def compare_all(
     for key, rows in settings:
         fams += _train_families(rows, passes, key)
     fams += _neighbour_family(training, neighbours, passes)
+    fams += _remedy_families(training, remedies)
     fams += _slot_family(training, train_length, passes)
     fams += _gating_families(gating)
     fams += _slope_family(decay, slopes)
@@ -235,6 +240,21 @@ def _neighbour_family(
         for r in rows:
             if r.T == length and r.variant != REFERENCE:
                 fam.add_solves(r.variant, REFERENCE, f"T = {length}, lr = {r.lr:g}", r, ref)
+        if fam.items:
+            fams.append(fam)
+    return fams
+
+
+def _remedy_families(training: Sequence[TrainRow], remedies: Sequence[RemedyRow]) -> list[_Pending]:
+    """Per length, each remedied swap's solve rate against the same swap's without it."""
+    fams = []
+    for length in sorted({r.train.T for r in remedies}):
+        fam = _Pending(f"remedies_T{length}", "solve rate")
+        base = {r.variant: r for r in training if r.T == length}
+        for r in remedies:
+            if r.train.T == length and r.variant in base:
+                a = f"{r.variant} + {r.remedy}"
+                fam.add_solves(a, r.variant, f"T = {length}", r.train, base[r.variant])
         if fam.items:
             fams.append(fam)
     return fams

@@ -13,7 +13,7 @@ from analysis.report import variants
 
 __all__ = ["COST_KERNELS", "PRESETS", "STAGES", "ReportConfig", "preset"]
 
-STAGES = ("verify", "decay", "train", "gating", "literature", "costs", "properties")
+STAGES = ("verify", "decay", "train", "remedies", "gating", "literature", "costs", "properties")
 STAGES += ("claims", "figures", "write")
 COST_KERNELS = ("tanh", "hard_tanh", "sigmoid", "relu", "leaky_relu")
 _ALL = tuple(v.name for v in variants.VARIANTS)
@@ -54,6 +54,10 @@ class ReportConfig:
     on the evaluation seeds, so the page can say whether each verdict holds there.
     ``train_settings``: the comparison at ``train_length`` again in other settings (a forget
     bias of 3, chrono initialisation, the 1997 form of the task with signed inputs).
+    "What rescues a failing swap?" (`analysis.report.remedies`): each of ``remedies`` added
+    to every swap that solves fewer seeds than the standard LSTM at ``train_length``, and to
+    ``remedy_variants``, trained with the same protocol at ``remedy_lengths`` (() =
+    ``train_length``).
     "Does actgrad reproduce the literature?": each of ``reproductions`` (`analysis.reproduce`)
     at its ``reproduce_preset`` setting ("report": sized for this page; ``actgrad reproduce
     NAME`` runs the larger "default", ``--full`` the paper's budget).
@@ -104,6 +108,9 @@ class ReportConfig:
     # same variants, searched and trained again at train_length
     train_settings: tuple[tuple[str, str, float, str], ...] = ()
     property_variants: tuple[str, ...] = _PROPERTY
+    remedies: tuple[str, ...] = ("clip_value", "chrono")
+    remedy_variants: tuple[str, ...] = ()
+    remedy_lengths: tuple[int, ...] = ()
     reproductions: tuple[str, ...] = _REPRODUCTIONS
     reproduce_preset: str = "report"
     gating_designs: tuple[str, ...] = ("rnn", "irnn", "gru", "lstm", "slstm")
@@ -154,6 +161,8 @@ PRESETS: dict[str, ReportConfig] = {
         flow_variants=("tanh/tanh", "relu/relu"),
         reproductions=("lyapunov-random-rnn",),
         reproduce_preset="tiny",
+        remedies=("clip_value",),
+        remedy_variants=("relu/relu",),
         property_variants=("tanh(2z)/tanh", "tanh/asinh", "gate=tanh"),
         gating_designs=("irnn", "lstm"),
         gating_length=12,
@@ -183,6 +192,7 @@ PRESETS: dict[str, ReportConfig] = {
         train_snapshots=5,
         flow_variants=("tanh/tanh", "relu/tanh", "tanh/relu"),
         reproductions=(),
+        remedies=(),
         property_variants=("tanh(2z)/tanh", "tanh(0.5z)/tanh", "asinh/tanh", "tanh+1/tanh"),
         # the two designs that answer "ReLU with an identity init, or gates?"; each further
         # design adds two decay and two training programs to compile (about 60 s here)
@@ -219,6 +229,9 @@ PRESETS: dict[str, ReportConfig] = {
         gating_designs=("rnn", "irnn", "gru", "lstm", "lstm-noout", "slstm"),
         gating_decay_length=10_000,
         reproduce_preset="default",
+        # the ReLU swaps too, whether they fail or not, at every length
+        remedy_variants=("relu/tanh", "tanh/relu", "relu/relu"),
+        remedy_lengths=(50, 100, 200, 400),
         verify_points=100_000,
     ),
 }

@@ -37,6 +37,7 @@ __all__ = [
     "PropertyRow",
     "Proportion",
     "RateRow",
+    "RemedyRow",
     "Report",
     "Reproduced",
     "SettingRows",
@@ -241,6 +242,18 @@ class Family:
 
 
 @dataclass(frozen=True)
+class RemedyRow:
+    """A swap trained with one remedy (`analysis.report.remedies`): its training row at one
+    length, its own learning-rate search, and its gradient flow during training."""
+
+    variant: str
+    remedy: str
+    train: TrainRow
+    search: RateRow
+    flow: FlowRow | None
+
+
+@dataclass(frozen=True)
 class LiteratureRow:
     """One published number against ours: ``published`` and ``ours`` in the units of
     ``summary``; ``low``/``high`` bound the range in which ours counts as agreeing (the
@@ -310,6 +323,8 @@ class Report:
     figures: tuple[Figure, ...]
     reproduce: tuple[str, ...]
     literature: tuple[Reproduced, ...] = ()
+    remedy_swaps: tuple[str, ...] = ()  # the swaps the remedies were added to
+    remedies: tuple[RemedyRow, ...] = ()
 
     # lookups for the templates (they select, never compute)
     def decay_row(self, variant: str, forget_bias: float) -> DecayRow | None:
@@ -401,6 +416,10 @@ class Report:
     def family(self, key: str) -> Family | None:
         """The family called `key`, or None if it was not formed."""
         return next((f for f in self.families if f.key == key), None)
+
+    def remedy_comparison(self, variant: str, remedy: str, T: int) -> Comparison | None:
+        """The test of `variant` with `remedy` against `variant` without it, at length `T`."""
+        return self.comparison(f"remedies_T{T}", f"{variant} + {remedy}", variant)
 
     def literature_agreement(self) -> tuple[int, int]:
         """(published numbers ours agrees with, published numbers compared), every

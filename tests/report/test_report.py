@@ -175,6 +175,36 @@ def test_every_trained_cell_searched_its_rate_on_seeds_the_evaluation_never_uses
     assert "## Training on the adding problem, fairly" in md and "learning-rate search" in md
 
 
+def test_remedies_train_each_swap_with_each_remedy_under_the_same_protocol(quick_report):
+    from analysis.report import remedies
+
+    rep = _report(quick_report)
+    cfg = rep.config
+    assert rep.remedy_swaps[-len(cfg["remedy_variants"]) :] == tuple(cfg["remedy_variants"])
+    want = [(v, m) for v in rep.remedy_swaps for m in cfg["remedies"]]
+    assert [(r.variant, r.remedy) for r in rep.remedies] == want
+    stored = (quick_report / "remedies" / "train" / "results.jsonl").read_text().splitlines()
+    configs = [json.loads(x)["config"] for x in stored]
+    for row, config in zip(rep.remedies, configs, strict=True):
+        # the remedy's fields, and nothing else, differ from the swap's own training cell
+        base = next(
+            json.loads(x)["config"]
+            for x in (quick_report / "train" / "results.jsonl").read_text().splitlines()
+            if json.loads(x)["config"]["cell"]["candidate"] == config["cell"]["candidate"]
+            and json.loads(x)["config"]["cell"]["output"] == config["cell"]["output"]
+            and json.loads(x)["config"]["length"] == row.train.T
+        )
+        for key, value in remedies.REMEDIES[row.remedy].items():
+            assert config.get(key, config["cell"].get(key)) == value
+        assert row.train.lr == row.search.chosen and row.search.lrs == tuple(cfg["lr_grid"])
+        assert row.train.steps == base["steps"] and row.train.solved.n == cfg["train_seeds"]
+        assert row.flow is not None and row.flow.steps[0] == 0
+        c = rep.remedy_comparison(row.variant, row.remedy, row.train.T)
+        ref = rep.train_row(row.variant, row.train.T)
+        assert c is not None and c.effect == row.train.solved.rate - ref.solved.rate
+    assert "## What rescues a failing swap?" in (quick_report / "report.md").read_text()
+
+
 def test_the_literature_section_tabulates_each_reproduction_as_stored(quick_report):
     rep = _report(quick_report)
     md = (quick_report / "report.md").read_text()
