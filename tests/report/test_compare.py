@@ -267,3 +267,23 @@ def test_the_slope_family_tests_each_slot_once():
     assert (cmp.family, cmp.setting, cmp.quantity) == ("slope", "candidate", "rank correlation")
     assert cmp.effect == pytest.approx(1.0)  # the rates rise with the slope, in rank order
     assert fams[-1].key == "slope" and fams[-1].size == 1
+
+
+@pytest.mark.parametrize(
+    ("sigmoid_solves", "named", "want"),
+    [
+        (2, (), ("sigmoid/tanh",)),  # 2/16 against 16/16: lower after Holm over the family
+        (15, (), ()),  # 15/16: not distinguishable, so not a failing swap
+        (2, ("relu/relu", "sigmoid/tanh"), ("sigmoid/tanh", "relu/relu")),  # each once
+    ],
+)
+def test_failing_swaps_are_the_lower_verdicts_then_those_named(sigmoid_solves, named, want):
+    from analysis.report import config, remedies
+
+    cfg = config.preset("tiny", train_length=100, remedy_variants=named)
+    records = [
+        train_record("tanh/tanh", 100, 16, n=16),
+        train_record("relu/tanh", 100, 15, n=16),
+        train_record("sigmoid/tanh", 100, sigmoid_solves, n=16),
+    ]
+    assert remedies.failing_swaps(cfg, records) == want
