@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from analysis.audit import claims
-from analysis.report import compare, gating, remedies, stages, summarise, variants
+from analysis.report import compare, gating, realdata, remedies, stages, summarise, variants
 from analysis.report.config import PRESETS, STAGES, ReportConfig, preset
 from analysis.report.model import (
     SCHEMA,
@@ -186,6 +186,7 @@ def _measure(cfg: ReportConfig, out: Path, stage: Callable[[str, Callable[[], T]
     trained = stage("train", lambda: stages.run_training(cfg, out))
     train_records = trained["train"]
     remedied = stage("remedies", lambda: remedies.run_remedies(cfg, out, train_records))
+    real = stage("real", lambda: realdata.run_real(cfg, out))
     gated = stage("gating", lambda: gating.run_gating(cfg, out, decay_records, train_records))
     literature = stage("literature", lambda: stages.run_literature(cfg, out))
     costs = stage("costs", lambda: stages.run_costs(cfg))
@@ -201,6 +202,7 @@ def _measure(cfg: ReportConfig, out: Path, stage: Callable[[str, Callable[[], T]
         "gating": gated,
         "literature": literature,
         "remedies": remedied,
+        "real": real,
         "costs": costs,
     }
 
@@ -321,6 +323,7 @@ def summarise_run(
     gated = summarise.gating_rows(_gating_pairs(cfg), m["gating"])
     settings = _setting_rows(cfg, m["settings"])
     remedy_rows = remedies.remedy_rows(m["remedies"])
+    real_rows = realdata.real_rows(m["real"])
     comparisons, families = compare.compare_all(
         decay,
         training,
@@ -333,6 +336,7 @@ def summarise_run(
         [(st.key, st.training) for st in settings],
         neighbours,
         remedy_rows,
+        real_rows,
     )
     gated_rates = [g.search.chosen for g in gated if g.search is not None]
     return Report(
@@ -363,6 +367,7 @@ def summarise_run(
         literature=tuple(summarise.reproduced(r, r["figure"]) for r in m["literature"]),
         remedy_swaps=tuple(m["remedies"]["swaps"]),
         remedies=remedy_rows,
+        real=real_rows,
     )
 
 
@@ -433,8 +438,12 @@ def check(cfg: ReportConfig) -> None:
     for name in cfg.remedies:
         if name not in remedies.REMEDIES:
             raise ValueError(f"unknown remedy {name!r}; valid: {', '.join(remedies.REMEDIES)}")
-    for name in cfg.remedy_variants:
+    for name in (*cfg.remedy_variants, *cfg.real_variants):
         variants.get(name)
+    from analysis import data
+
+    for task, delay in cfg.real_tasks:
+        data.shape(task, delay)  # an unknown data set, or a delay it cannot take
     if cfg.reproduce_preset not in reproduce.PRESETS:
         valid = ", ".join(reproduce.PRESETS)
         raise ValueError(f"unknown reproduce_preset {cfg.reproduce_preset!r}; valid: {valid}")

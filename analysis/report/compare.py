@@ -26,6 +26,7 @@ from analysis.report.model import (
     GatingRow,
     PropertyRow,
     Proportion,
+    RealRow,
     RemedyRow,
     SlotFinding,
     TrainRow,
@@ -131,6 +132,7 @@ def compare_all(
     settings: Sequence[tuple[str, Sequence[TrainRow]]] = (),
     neighbours: Sequence[TrainRow] = (),
     remedies: Sequence[RemedyRow] = (),
+    real: Sequence[RealRow] = (),
 ) -> tuple[tuple[Comparison, ...], tuple[Family, ...]]:
     """Every comparison the page makes, family by family.
 
@@ -163,6 +165,9 @@ def compare_all(
             (setting "T = {T}, lr = {rate}"), where the standard LSTM passes.
         remedies: swaps trained with a remedy: the ``remedies_T{T}`` family, each ("{swap} +
             {remedy}") against the same swap without it at length T.
+        real: rows trained on real data: the ``real_{key}`` family per task, each variant's
+            solve rate against the standard LSTM's on that task, where the standard LSTM
+            passes (`passes`).
 
     Returns:
         (comparisons, families), families in page order.
@@ -173,6 +178,7 @@ def compare_all(
         fams += _train_families(rows, passes, key)
     fams += _neighbour_family(training, neighbours, passes)
     fams += _remedy_families(training, remedies)
+    fams += _real_families(real, passes)
     fams += _slot_family(training, train_length, passes)
     fams += _gating_families(gating)
     fams += _slope_family(decay, slopes)
@@ -255,6 +261,23 @@ def _remedy_families(training: Sequence[TrainRow], remedies: Sequence[RemedyRow]
             if r.train.T == length and r.variant in base:
                 a = f"{r.variant} + {r.remedy}"
                 fam.add_solves(a, r.variant, f"T = {length}", r.train, base[r.variant])
+        if fam.items:
+            fams.append(fam)
+    return fams
+
+
+def _real_families(rows: Sequence[RealRow], passes: float) -> list[_Pending]:
+    """Per real task, each variant's solve rate against the standard LSTM's on it."""
+    fams = []
+    for key in dict.fromkeys(r.key for r in rows):
+        mine = [r for r in rows if r.key == key]
+        ref = next((r for r in mine if r.variant == REFERENCE), None)
+        if ref is None or ref.train.solved.rate < passes:
+            continue  # the reference fails this budget: no swap is judged against it
+        fam = _Pending(f"real_{key}", "solve rate")
+        for r in mine:
+            if r.variant != REFERENCE:
+                fam.add_solves(r.variant, REFERENCE, key, r.train, ref.train)
         if fam.items:
             fams.append(fam)
     return fams

@@ -13,7 +13,8 @@ from analysis.report import variants
 
 __all__ = ["COST_KERNELS", "PRESETS", "STAGES", "ReportConfig", "preset"]
 
-STAGES = ("verify", "decay", "train", "remedies", "gating", "literature", "costs", "properties")
+STAGES = ("verify", "decay", "train", "remedies", "real", "gating", "literature", "costs")
+STAGES += ("properties",)
 STAGES += ("claims", "figures", "write")
 COST_KERNELS = ("tanh", "hard_tanh", "sigmoid", "relu", "leaky_relu")
 _ALL = tuple(v.name for v in variants.VARIANTS)
@@ -58,6 +59,9 @@ class ReportConfig:
     to every swap that solves fewer seeds than the standard LSTM at ``train_length``, and to
     ``remedy_variants``, trained with the same protocol at ``remedy_lengths`` (() =
     ``train_length``).
+    "On real sequences" (`analysis.report.realdata`): each of ``real_variants`` trained with
+    the same protocol on each of ``real_tasks`` ((data set, blank steps after each sequence)),
+    ``real_steps`` steps.
     "Does actgrad reproduce the literature?": each of ``reproductions`` (`analysis.reproduce`)
     at its ``reproduce_preset`` setting ("report": sized for this page; ``actgrad reproduce
     NAME`` runs the larger "default", ``--full`` the paper's budget).
@@ -111,6 +115,11 @@ class ReportConfig:
     remedies: tuple[str, ...] = ("clip_value", "chrono")
     remedy_variants: tuple[str, ...] = ()
     remedy_lengths: tuple[int, ...] = ()
+    # digits read pixel by pixel with 36 blank steps after the image: T = 100, as the adding
+    # problem's main length
+    real_tasks: tuple[tuple[str, int], ...] = (("digits", 36),)
+    real_variants: tuple[str, ...] = ("tanh/tanh", "relu/tanh", "sigmoid/tanh")
+    real_steps: int = 1000
     reproductions: tuple[str, ...] = _REPRODUCTIONS
     reproduce_preset: str = "report"
     gating_designs: tuple[str, ...] = ("rnn", "irnn", "gru", "lstm", "slstm")
@@ -163,6 +172,9 @@ PRESETS: dict[str, ReportConfig] = {
         reproduce_preset="tiny",
         remedies=("clip_value",),
         remedy_variants=("relu/relu",),
+        real_tasks=(("digits", 0),),
+        real_variants=("tanh/tanh", "relu/relu"),
+        real_steps=40,
         property_variants=("tanh(2z)/tanh", "tanh/asinh", "gate=tanh"),
         gating_designs=("irnn", "lstm"),
         gating_length=12,
@@ -193,6 +205,7 @@ PRESETS: dict[str, ReportConfig] = {
         flow_variants=("tanh/tanh", "relu/tanh", "tanh/relu"),
         reproductions=(),
         remedies=(),
+        real_tasks=(),
         property_variants=("tanh(2z)/tanh", "tanh(0.5z)/tanh", "asinh/tanh", "tanh+1/tanh"),
         # the two designs that answer "ReLU with an identity init, or gates?"; each further
         # design adds two decay and two training programs to compile (about 60 s here)
@@ -232,6 +245,10 @@ PRESETS: dict[str, ReportConfig] = {
         # the ReLU swaps too, whether they fail or not, at every length
         remedy_variants=("relu/tanh", "tanh/relu", "relu/relu"),
         remedy_lengths=(50, 100, 200, 400),
+        # every swap on every data set: digits at T = 100 and 264, the UCR series
+        real_tasks=(("digits", 36), ("digits", 200), ("trace", 0), ("acsf1", 0)),
+        real_variants=_TRAINED,
+        real_steps=3000,
         verify_points=100_000,
     ),
 }

@@ -37,6 +37,7 @@ __all__ = [
     "PropertyRow",
     "Proportion",
     "RateRow",
+    "RealRow",
     "RemedyRow",
     "Report",
     "Reproduced",
@@ -242,6 +243,23 @@ class Family:
 
 
 @dataclass(frozen=True)
+class RealRow:
+    """One LSTM variant trained on a real data set (`analysis.report.realdata`): its training
+    row (seeds solved), the median test accuracy over seeds (bootstrap interval) with each
+    seed's, the test split's size, and its learning-rate search."""
+
+    key: str
+    task: str
+    delay: int
+    variant: str
+    train: TrainRow
+    accuracy: Estimate
+    accuracies: tuple[float, ...]
+    test_n: int
+    search: RateRow
+
+
+@dataclass(frozen=True)
 class RemedyRow:
     """A swap trained with one remedy (`analysis.report.remedies`): its training row at one
     length, its own learning-rate search, and its gradient flow during training."""
@@ -325,6 +343,7 @@ class Report:
     literature: tuple[Reproduced, ...] = ()
     remedy_swaps: tuple[str, ...] = ()  # the swaps the remedies were added to
     remedies: tuple[RemedyRow, ...] = ()
+    real: tuple[RealRow, ...] = ()
 
     # lookups for the templates (they select, never compute)
     def decay_row(self, variant: str, forget_bias: float) -> DecayRow | None:
@@ -420,6 +439,18 @@ class Report:
     def remedy_comparison(self, variant: str, remedy: str, T: int) -> Comparison | None:
         """The test of `variant` with `remedy` against `variant` without it, at length `T`."""
         return self.comparison(f"remedies_T{T}", f"{variant} + {remedy}", variant)
+
+    def real_keys(self) -> tuple[str, ...]:
+        """The real tasks trained on, in order."""
+        return tuple(dict.fromkeys(r.key for r in self.real))
+
+    def real_comparison(self, key: str, variant: str) -> Comparison | None:
+        """The test of `variant` against the standard LSTM on real task `key`, or None."""
+        return self.comparison(f"real_{key}", variant, "tanh/tanh")
+
+    def real_rows(self, key: str) -> tuple[RealRow, ...]:
+        """The rows of real task `key`, in variant order."""
+        return tuple(r for r in self.real if r.key == key)
 
     def literature_agreement(self) -> tuple[int, int]:
         """(published numbers ours agrees with, published numbers compared), every
