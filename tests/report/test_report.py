@@ -205,6 +205,35 @@ def test_remedies_train_each_swap_with_each_remedy_under_the_same_protocol(quick
     assert "## What rescues a failing swap?" in (quick_report / "report.md").read_text()
 
 
+def test_real_sequences_train_each_variant_on_the_data_with_its_own_search(quick_report):
+    import numpy as np
+
+    from analysis import data
+    from analysis.report import realdata
+
+    rep = _report(quick_report)
+    cfg = rep.config
+    keys = [realdata.real_key(t, d) for t, d in cfg["real_tasks"]]
+    assert rep.real_keys() == tuple(keys)
+    for (task, delay), key in zip(cfg["real_tasks"], keys, strict=True):
+        rows = rep.real_rows(key)
+        assert [r.variant for r in rows] == list(cfg["real_variants"])
+        T, _, _, _, n_test = data.shape(task, delay)
+        stored = (quick_report / "real" / key / "train" / "results.jsonl").read_text()
+        for row, line in zip(rows, stored.splitlines(), strict=True):
+            rec = json.loads(line)
+            assert rec["config"]["task"] == task and rec["config"]["length"] == row.train.T == T
+            assert rec["config"]["steps"] == cfg["real_steps"] and row.test_n == n_test
+            assert (
+                row.train.lr == row.search.chosen
+                and rec["seeds"] == list(range(20))[: cfg["train_seeds"]]
+            )
+            per = [s["test_accuracy"] for s in rec["result"]["per_seed"]]
+            assert row.accuracies == tuple(per)
+            assert row.accuracy.value == pytest.approx(float(np.median(per)))
+    assert "## On real sequences" in (quick_report / "report.md").read_text()
+
+
 def test_the_literature_section_tabulates_each_reproduction_as_stored(quick_report):
     rep = _report(quick_report)
     md = (quick_report / "report.md").read_text()
