@@ -119,6 +119,8 @@ def _cells(args: argparse.Namespace) -> tuple[dict, dict, list[dict]]:
     cells = sweep.expand_grid(base, compare)
     with as_usage_error():
         cells = [DecayConfig.from_dict(cell).to_dict() for cell in cells]
+    if base["inputs"] != "noise" and not {"inputs", "length"} & set(compare):
+        base["length"] = cells[0]["length"]  # the data's T, as every cell has it
     return base, compare, cells
 
 
