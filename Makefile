@@ -10,10 +10,15 @@ PIP    := $(PY) -m pip
 # tests last passed in), so a fresh checkout gets the same packages; pyproject.toml keeps ranges.
 PIN    := -c constraints.txt
 
+# The real sequences (analysis/data) are files inside these wheels, read without importing
+# them: installed pinned and without their dependencies (numba, joblib, ... are never needed).
+DATA_WHEELS := scikit-learn tslearn aeon
+
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q $(PIN) -e .
+	$(PIP) install -q --no-deps $(PIN) $(DATA_WHEELS)
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed

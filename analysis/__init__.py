@@ -7,6 +7,7 @@ keeps it so)::
     checks       kernel verification; the formula checker                    (layer 1)
     cells        recurrent cells: the LSTM with its fused path, GRU, RNN, sLSTM, ... (layer 1)
     flow         per-step gradient norms, decay fits, Lyapunov, telemetry    (layer 2)
+    data         real sequences (digits, trace, acsf1) read from installed wheels (2.5)
     experiments  tasks, training, decay cells, sweeps and the results store  (layer 3)
     plot         one function per figure kind, for the report and your results (layer 4)
     audit        the seed page's formulas and claims, checked (data only)     (layer 4)
@@ -20,7 +21,7 @@ keeps it so)::
 The public modules are re-exported here by their short names and imported on first use, so
 that the command line starts quickly::
 
-    from analysis import lstm, gradients, verify, tasks, train, cells
+    from analysis import lstm, gradients, verify, tasks, train, cells, data
 
 Importing `analysis` changes nothing outside it: no environment variable (XLA's flags are set
 by `analysis.runtime.configure_xla()`, which the command line calls), no import hook.
@@ -38,6 +39,7 @@ PUBLIC_MODULES = {
     "formula": "analysis.checks.formula",
     "lstm": "analysis.cells.lstm",
     "cells": "analysis.cells",
+    "data": "analysis.data",
     "gradients": "analysis.flow.gradients",
     "tasks": "analysis.experiments.tasks",
     "train": "analysis.experiments.train",

@@ -28,6 +28,7 @@ LAYERS = {
     "analysis.checks": 1,
     "analysis.cells": 1,
     "analysis.flow": 2,
+    "analysis.data": 2.5,  # real sequences: above cells and flow, below experiments
     "analysis.experiments": 3,
     "analysis.plot": 4,
     "analysis.audit": 4,

@@ -147,7 +147,9 @@ def run_cell(cell: Mapping[str, Any], seeds: Sequence[int]) -> dict:
     ]
     summary = {state: _summary(fl) for state, fl in fits.items()}
     lyap = out["lyapunov"]
+    driven = {} if run.inputs == "noise" else {"inputs": _inputs_record(run)}
     return {
+        **driven,
         # natural-log norms beside the plain ones: finite at any T, what plots and fits use
         "norms": {
             **{k: v.tolist() for k, v in norms.items()},
@@ -163,6 +165,17 @@ def run_cell(cell: Mapping[str, Any], seeds: Sequence[int]) -> dict:
         "exploded": any(r is not None for r in reasons),
         "exploded_reasons": reasons,
         "seconds": time.perf_counter() - t0,
+    }
+
+
+def _inputs_record(run: DecayConfig) -> dict:
+    """Which real sequences drove a cell: the data set's record and how the batch was drawn."""
+    from analysis import data
+
+    info = data.load(run.inputs).info
+    return {
+        **info,
+        "batch": f"{run.batch} sequences of the train split per seed, drawn by the seed's key",
     }
 
 

@@ -7,6 +7,11 @@ any cell of `analysis.cells`: its name and every slot and option) at ``input_siz
 `lstm.apply` (decay measures through its own one-pass perturbation scan). The sweep store
 keeps a cell as ``DecayConfig.to_dict()``: the run's fields and the spec nested under
 ``"cell"``; `DecayConfig.from_dict` also takes the flat fields of the command line.
+
+``inputs`` is what drives the cell: "noise" (x ~ N(0, 1), the default) or a real data set of
+`analysis.data` (digits, trace, acsf1): each seed's batch is B sequences of its train split,
+drawn without replacement (with, if B exceeds it) from the seed's data key; T and I are then
+the data's (``length`` left at its default becomes T; another T or I is refused).
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from analysis import cells
+from analysis import cells, data
 from analysis.cells import lstm
 from analysis.cells.spec import lstm_config, option_names, spec_from_fields
 from analysis.flow import gradients
 
 __all__ = [
     "FIELDS",
+    "INPUTS",
     "LSTM_FIELDS",
     "RUN_FIELDS",
     "WORDS_PER_STATE",
@@ -55,6 +61,10 @@ WORDS_PER_STATE = {
 # Host side, per seed and step: ~12 per-step curves (norms, log norms, telemetry) as float64
 # arrays, then as Python floats in lists and their JSON text, ~64 bytes each.
 _HOST_BYTES_PER_STEP = 12 * 64
+
+
+INPUTS = ("noise", *data.names())
+_DEFAULT_LENGTH = 256  # DecayConfig.length's default
 
 
 def words_per_state(cell: str) -> float:
@@ -92,13 +102,15 @@ class DecayConfig:
     input_size: int = 1
     hidden_size: int = 64
     dtype: str = "float32"
-    length: int = 256
+    length: int = _DEFAULT_LENGTH
     batch: int = 16
     loss: str = "last"
     lyapunov_k: int = 4
     spec: cells.CellSpec = dataclasses.field(default_factory=cells.CellSpec)
+    inputs: str = "noise"
 
     def __post_init__(self) -> None:
+        self._check_inputs()
         if not isinstance(self.spec, cells.CellSpec):
             raise ValueError(f"DecayConfig: spec must be a cells.CellSpec, got {self.spec!r}")
         if self.cell == "lstm":
@@ -115,6 +127,23 @@ class DecayConfig:
         if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= limit:
             raise ValueError(
                 f"DecayConfig: lyapunov_k must be an integer in [0, {limit}], got {k!r}"
+            )
+
+    def _check_inputs(self) -> None:
+        if self.inputs not in INPUTS:
+            raise ValueError(
+                f"DecayConfig: unknown inputs {self.inputs!r}; valid inputs: {', '.join(INPUTS)}"
+            )
+        if self.inputs == "noise":
+            return
+        T, C = data.shape(self.inputs)[:2]
+        if self.length == _DEFAULT_LENGTH:
+            object.__setattr__(self, "length", T)  # the default stands for the data's own T
+        if self.length != T or self.input_size != C:
+            raise ValueError(
+                f"DecayConfig: inputs {self.inputs!r} have T = {T} and I = {C}; length "
+                f"{self.length!r} and input_size {self.input_size!r} cannot differ (leave "
+                "--length and --input-size out)"
             )
 
     @property
@@ -141,7 +170,8 @@ class DecayConfig:
     def estimated_bytes(self, n_seeds: int) -> int:
         """An upper-ish estimate of this cell's peak memory for ``n_seeds`` seeds (vmapped).
 
-        Formula: S T (B (w D + I) max(itemsize, 4) + 768), with S seeds, T steps, B sequences,
+        Formula: S T (B (w D + I) max(itemsize, 4) + 768) + N T I itemsize (N: a data
+        set's train split when it drives the cell, else 0), with S seeds, T steps, B sequences,
         D = `carry_size` numbers of carry, I inputs, w = `WORDS_PER_STATE` of the cell (1.5 x
         measured, so within ~1.5x of the real growth for large T) and 768 bytes of per-step
         results per seed; the JAX runtime itself (`memory.RUNTIME_BYTES`) is not included.
@@ -156,11 +186,18 @@ class DecayConfig:
         words = words_per_state(self.cell) * self.carry_size()
         itemsize = 8 if self.dtype == "float64" else 4
         per_step = self.batch * (words + self.input_size) * itemsize + _HOST_BYTES_PER_STEP
-        return math.ceil(n_seeds * self.length * per_step)
+        held = 0  # a data set's train split, a constant of the program, held once
+        if self.inputs != "noise":
+            T, C, _, n_train, _ = data.shape(self.inputs)
+            held = n_train * T * C * itemsize
+        return math.ceil(n_seeds * self.length * per_step + held)
 
     def to_dict(self) -> dict[str, Any]:
-        """The cell's record in ``results.jsonl``: ``{run field: value, "cell": spec.to_dict()}``."""
-        return {**{k: getattr(self, k) for k in RUN_FIELDS}, "cell": self.spec.to_dict()}
+        """The cell's record in ``results.jsonl``: ``{run field: value, "cell": spec.to_dict()}``
+        (``inputs`` only when not "noise": a noise cell's record and store key stay as before).
+        """
+        run = {k: getattr(self, k) for k in RUN_FIELDS if k != "inputs" or self.inputs != "noise"}
+        return {**run, "cell": self.spec.to_dict()}
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> DecayConfig:
@@ -258,5 +295,6 @@ def field_parsers() -> dict[str, Callable[[str], Any]]:
         remat=_bool,
         dtype=_one_of(lstm.DTYPES),
         loss=_one_of(tuple(gradients.LOSSES)),
+        inputs=_one_of(INPUTS),
     )
     return parsers

@@ -1,6 +1,7 @@
 """What one decay cell measures per seed, for the LSTM and for any other cell.
 
-Per seed: parameters from the cell's init, inputs x ~ N(0, 1) of shape (B, T, I), then the
+Per seed: parameters from the cell's init, inputs x ~ N(0, 1) of shape (B, T, I) (or, with
+``inputs`` a data set, B sequences of its train split: `inputs`), then the
 per-step gradient norms ||dL/d state_t|| and their natural logs (finite at any T: the backward
 recursion renormalises its cotangent every step), telemetry along the sequence, and the top
 ``lyapunov_k`` Lyapunov exponents of the whole carry. The seeds of a cell run together under
@@ -21,11 +22,33 @@ from typing import Any
 import numpy as np
 
 import analysis.runtime as runtime
+from analysis import data
 from analysis.cells import lstm
 from analysis.experiments.decay_config import DecayConfig
 from analysis.flow import cell_stats, gradients, state_norms
 
-__all__ = ["measure"]
+__all__ = ["inputs", "measure"]
+
+
+def inputs(run: DecayConfig, key: Any, input_size: int, dtype: Any) -> Any:
+    """The (B, T, I) inputs of one seed: N(0, 1) noise, or B sequences of a data set's train
+    split chosen by ``key`` (without replacement while B <= N; the split is a constant).
+
+    Args:
+        run: the cell (``inputs``, ``batch``, ``length``); key: the seed's data key;
+        input_size: I; dtype: the cell's jnp dtype.
+
+    Returns:
+        xs (B, T, I).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    if run.inputs == "noise":
+        return jax.random.normal(key, (run.batch, run.length, input_size), dtype)
+    x = data.load(run.inputs).x_train
+    pick = jax.random.choice(key, len(x), (run.batch,), replace=run.batch > len(x))
+    return jnp.asarray(x, dtype)[pick]
 
 
 def _lstm_seed(cfg: lstm.LSTMConfig, run: DecayConfig, key: Any, forget_bias: Any) -> dict:
@@ -37,7 +60,7 @@ def _lstm_seed(cfg: lstm.LSTMConfig, run: DecayConfig, key: Any, forget_bias: An
     params = lstm.init(k_param, cfg)
     h = cfg.hidden_size
     params = params._replace(b=params.b.at[h : 2 * h].add(forget_bias.astype(params.b.dtype)))
-    xs = jax.random.normal(k_data, (run.batch, run.length, cfg.input_size), cfg.jnp_dtype)
+    xs = inputs(run, k_data, cfg.input_size, cfg.jnp_dtype)
     norms = gradients.per_step_grad_norms(params, xs, cfg, run.loss)
     out = {
         "norms": {"h": norms.h, "c": norms.c},
@@ -57,7 +80,7 @@ def _cell_seed(cell: Any, run: DecayConfig, key: Any) -> dict:
 
     k_param, k_data, k_lyap = jax.random.split(key, 3)
     params = cell.init(k_param)
-    xs = jax.random.normal(k_data, (run.batch, run.length, cell.input_size), cell.jnp_dtype)
+    xs = inputs(run, k_data, cell.input_size, cell.jnp_dtype)
     carry0 = cell.initial_carry(run.batch)
     found = state_norms.state_grad_norms(cell.step, params, xs, carry0, run.loss)
     names = tuple(carry0)

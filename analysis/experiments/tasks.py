@@ -1,4 +1,5 @@
-"""Synthetic long-range tasks: the adding problem (two forms) and the copy task.
+"""Long-range tasks: the adding problem (two forms) and the copy task (synthetic), and
+classification of real sequences (digits, trace, acsf1 of `analysis.data`).
 
 Every batch is a pure function of a key (same key, same batch), built with jax.random so it
 can be drawn inside a jitted training step. A `Task` bundles what a generic training loop
@@ -11,28 +12,42 @@ References:
     Linear Units", arXiv:1504.00941, section 4.1 (adding problem).
   Arjovsky, Shah & Bengio (2016), "Unitary Evolution Recurrent Neural Networks", ICML,
     section 4.1 (copying memory problem).
+
+Classification (`classification`): training batches are drawn from the data set's train
+split (uniform random indices from the batch key, inside jit, the split closed over as a
+constant); the test is the WHOLE test split (`Task.test_set`), not a random batch. Loss:
+cross-entropy of the read-out of h_T. Solved: test accuracy at least halfway from the
+majority-class rate m (the train split's most frequent class, scored on the test split) to
+1, i.e. accuracy >= m + (1 - m) / 2; a run that only learns the class prior never counts.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
+
+from analysis import data
 
 __all__ = [
     "COPY_ALPHABET",
     "N_CATEGORIES",
+    "SOLVED_GAP_SHARE",
     "Task",
+    "accuracy",
     "adding_problem",
     "adding_problem_1997",
     "adding_problem_1997_baseline",
     "adding_problem_baseline",
+    "classification",
     "copy_task",
     "copy_task_baseline",
     "cross_entropy",
@@ -44,6 +59,7 @@ __all__ = [
 _ADDING_MSE_SOLVED = 0.01
 _ADDING_1997_TOLERANCE = 0.04
 _COPY_SOLVED_FRACTION = 0.1
+SOLVED_GAP_SHARE = 0.5  # classification: solved = accuracy >= m + 0.5 (1 - m)
 N_CATEGORIES = 8  # copy task: symbols a_1..a_8; a_0 is blank, a_9 the delimiter
 COPY_ALPHABET = N_CATEGORIES + 2
 
@@ -184,6 +200,9 @@ class Task:
     make_batch(key, batch_size) -> (x (B, T, input_size), y); loss(pred, y) -> scalar;
     solved(pred, y) -> bool scalar (the task's criterion on a test batch);
     readout "last" maps h_T to (B, output_size), "all" maps every h_t to (B, T, output_size).
+    A classification task of real data also has ``test_set() -> (x, y)`` (the whole test
+    split, ``test_size`` sequences; None: the test is a random batch), ``accuracy(pred, y)``,
+    ``constant_numbers`` (the data held as constants) and ``data`` (`Dataset.info`).
     """
 
     name: str
@@ -196,6 +215,11 @@ class Task:
     make_batch: Callable[[Array, int], tuple[Array, Array]]
     loss: Callable[[Array, Array], Array]
     solved: Callable[[Array, Array], Array]
+    test_set: Callable[[], tuple[Array, Array]] | None = None
+    test_size: int = 0
+    accuracy: Callable[[Array, Array], Array] | None = None
+    constant_numbers: int = 0
+    data: Mapping[str, Any] | None = None
 
 
 def _adding(length: int, dtype: str) -> Task:
@@ -249,16 +273,93 @@ _MIN_LENGTH = {"adding": 2, "adding1997": 20, "copy": 1}
 
 
 def names() -> tuple[str, ...]:
-    """Registered task names, sorted."""
+    """Registered synthetic task names, sorted (the real-data ones: `data.names()`)."""
     return tuple(sorted(_TASKS))
 
 
-def get(name: str, length: int, dtype: str = "float32") -> Task:
+def accuracy(logits: ArrayLike, y: ArrayLike) -> Array:
+    """mean_b [argmax_k logits[b, k] == y[b]]; logits (B, K), y (B,) int."""
+    return jnp.mean(jnp.argmax(jnp.asarray(logits), axis=-1) == jnp.asarray(y))
+
+
+def _blank_padded(x: Array, delay: int, dtype: str) -> Array:
+    x = jnp.asarray(x, dtype)
+    if not delay:
+        return x
+    return jnp.concatenate([x, jnp.zeros((x.shape[0], delay, x.shape[2]), dtype)], axis=1)
+
+
+def classification(name: str, dtype: str = "float32", delay: int = 0) -> Task:
+    """Classify the sequences of data set `name` (`analysis.data`) from a read-out of h_T.
+
+    Batches: x_train[i], y_train[i] with i ~ U{0..N-1} drawn from the batch key (with
+    replacement), digits' ``delay`` blank steps appended inside the program (the padded
+    arrays are never held). Test: the whole test split. Loss: cross-entropy; baseline: the
+    test cross-entropy of predicting the train split's class frequencies; solved: accuracy
+    >= m + `SOLVED_GAP_SHARE` (1 - m), m the majority-class rate on the test split.
+
+    Args:
+        name: one of `data.names()`; dtype: the inputs'; delay: digits only, >= 0.
+
+    Returns:
+        Task with ``length`` T (64 + delay for digits), ``input_size`` C, ``output_size`` K.
+    """
+    T, C, K, n_train, n_test = data.shape(name, delay)  # validates name and delay
+    ds = data.load(name)
+    x_tr, y_tr, x_te, y_te = ds.x_train, ds.y_train, ds.x_test, ds.y_test
+    prior = np.bincount(y_tr, minlength=K) / len(y_tr)
+    majority = float(np.mean(y_te == np.argmax(prior)))
+    baseline = float(-np.mean(np.log(np.maximum(prior[y_te], 1e-300))))
+    threshold = majority + SOLVED_GAP_SHARE * (1.0 - majority)
+
+    def make_batch(key: Array, b: int) -> tuple[Array, Array]:
+        i = jax.random.randint(key, (b,), 0, len(y_tr))
+        return _blank_padded(jnp.asarray(x_tr)[i], delay, dtype), jnp.asarray(y_tr)[i]
+
+    def test_set() -> tuple[Array, Array]:
+        return _blank_padded(jnp.asarray(x_te), delay, dtype), jnp.asarray(y_te)
+
+    info = {**ds.info, "delay": delay} if name == "digits" else dict(ds.info)
+    return Task(
+        name=name,
+        length=T,
+        input_size=C,
+        output_size=K,
+        readout="last",
+        baseline=baseline,
+        criterion=f"test accuracy >= {threshold:.4g} (majority class {majority:.4g}, "
+        f"+{SOLVED_GAP_SHARE:g} of the gap to 1)",
+        make_batch=make_batch,
+        loss=cross_entropy,
+        solved=lambda logits, y: accuracy(logits, y) >= threshold,
+        test_set=test_set,
+        test_size=n_test,
+        accuracy=accuracy,
+        constant_numbers=(n_train + n_test) * (T - delay) * C,
+        data={**info, "majority_accuracy": majority, "solved_threshold": threshold},
+    )
+
+
+def get(name: str, length: int, dtype: str = "float32", *, delay: int = 0) -> Task:
     """The task `name` at sequence length `length` (for copy: the delay; T = delay + 20).
 
+    A real data set's T is its own (digits: 64 + ``delay``): ``length`` must equal it.
     Unknown name or too short a length -> ValueError naming what is valid.
     """
+    if name in data.names():
+        task = classification(name, dtype, delay)
+        if length != task.length:
+            raise ValueError(
+                f"task {name!r} has T = {task.length} from its data; length {length!r} "
+                "cannot be set (leave --length out)"
+            )
+        return task
     if name not in _TASKS:
-        raise ValueError(f"unknown task {name!r}; valid tasks: {', '.join(names())}")
+        raise ValueError(
+            f"unknown task {name!r}; valid tasks: {', '.join(names())}; "
+            f"real data: {', '.join(data.names())}"
+        )
+    if delay:
+        raise ValueError(f"delay is an option of the digits task only, not of {name!r}")
     length = _positive_int("length", length, _MIN_LENGTH[name])
     return _TASKS[name](length, dtype)

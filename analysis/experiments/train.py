@@ -54,9 +54,11 @@ from analysis.experiments.train_model import (
     make_optimizer,
     run_cell,
     run_lstm,
+    test_correct,
     train_chunk,
     train_step,
 )
+from analysis.util import stats
 from analysis.util.progress import progress
 
 __all__ = [
@@ -77,6 +79,7 @@ __all__ = [
     "program_config",
     "run_cell",
     "run_lstm",
+    "test_correct",
     "train",
     "train_chunk",
     "train_step",
@@ -86,6 +89,36 @@ __all__ = [
 def _evaluate_state(key: jax.Array, state: TrainState, cfg: TrainConfig) -> tuple[Any, Any]:
     del key
     return evaluate(state.params, cfg)
+
+
+def _correct_state(key: jax.Array, state: TrainState, cfg: TrainConfig) -> Any:
+    del key
+    return test_correct(state.params, cfg)
+
+
+def _task_record(task: Any) -> dict[str, Any]:
+    """The task's name, T and criterion; a real data set's record (`Dataset.info`, the
+    majority-class rate, the solved threshold) under "data"."""
+    about = {"name": task.name, "T": task.length, "criterion": task.criterion}
+    if task.data is not None:
+        about["data"] = dict(task.data)
+    return about
+
+
+def _accuracy(cfg: TrainConfig, keys: Any, state: TrainState, rows: list[dict]) -> list[dict]:
+    """A classification task's final test accuracy per seed on its whole test split, added to
+    each seed's row: "test_accuracy", "test_correct", "test_n", "test_accuracy_ci" (Wilson
+    95% interval over the test sequences); another task's rows are returned as they are."""
+    task = cfg.task_spec()
+    if task.accuracy is None:
+        return rows
+    n = task.test_size
+    correct = np.asarray(runtime.map_batch(functools.partial(_correct_state, cfg=cfg), keys, state))
+    for row, k in zip(rows, correct, strict=True):
+        p = stats.wilson(int(k), n)
+        row.update(test_correct=p.k, test_n=n, test_accuracy=p.rate)
+        row["test_accuracy_ci"] = [p.low, p.high]
+    return rows
 
 
 @dataclass
@@ -289,7 +322,8 @@ def train(
         "baseline", "wall_s", "compile_s", "steps_per_s",
         "snapshot_s", "snapshot_first_s", "per_seed": [{"seed", "loss", "grad_norm",
         "update_norm", "max_abs_c", "test_steps", "test_loss", "solved_step", "diverged_at",
-        "final_test_loss", "flow_snapshots", "lr"}]}. Per-step lists run to the last step done
+        "final_test_loss", "flow_snapshots", "lr"}]}; a real data set adds "task"["data"]
+        and per seed the final accuracy on its test split (`_accuracy`). Per-step lists run to the last step done
         (through `diverged_at` for a diverged seed); test_steps[i] is the number of updates
         behind test_loss[i] (0: at initialisation). ``snapshot_s`` is the time of every
         snapshot after the first (which compiles, ``snapshot_first_s``); ``wall_s`` includes
@@ -311,18 +345,19 @@ def train(
     log = _Log(test_loss=[np.asarray(test0)], solved=[np.asarray(solved0)])
     state = _loop(run, keys, state, log, desc)
     t_end = time.perf_counter()
+    rows = _accuracy(run, keys, state, _per_seed(run, seeds, lrs, state, log))  # not in wall_s
     first = log.t_first
     steady = (t_end - first - log.snap_s) if first is not None else 0.0
     steady_steps = max(len(log.metrics) - 1, 0) * run.eval_every
     return {
         "config": cfg.to_dict(),
         "seeds": [int(s) for s in seeds],
-        "task": {"name": task.name, "T": task.length, "criterion": task.criterion},
+        "task": _task_record(task),
         "baseline": task.baseline,
         "wall_s": t_end - t_start,
         "compile_s": (first - t_start) if first is not None else None,
         "steps_per_s": steady_steps / steady if steady > 0 and steady_steps else None,
         "snapshot_s": log.snap_s,
         "snapshot_first_s": log.snap_first_s,
-        "per_seed": _per_seed(run, seeds, lrs, state, log),
+        "per_seed": rows,
     }

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from analysis import cells
+from analysis import cells, data
 from analysis.cells import lstm
 from analysis.cells.spec import lstm_config, spec_from_fields
 from analysis.experiments import tasks
@@ -38,6 +38,7 @@ _HOST_BYTES_PER_NUMBER = 64
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 CLIP_RULES = ("global_norm", "value")
+_DEFAULT_LENGTH = 100  # TrainConfig.length's default
 _POSITIVE = ("length", "steps", "batch", "hidden_size", "eval_every", "test_batch")
 
 
@@ -63,10 +64,15 @@ class TrainConfig:
     hand-written backward (cells/lstm/vjp.py); False scans `lstm.step`. Its chrono
     initializer takes ``t_max`` from the task's length unless the spec sets it.
     ``TrainConfig.from_dict`` also takes a cell's name and its options as flat fields.
+
+    A real data set's task (`data.names()`: digits, trace, acsf1) has the data's T: `length`
+    left at its default becomes it, another value is refused; `delay` (digits only, default
+    0) adds blank steps after the image (T = 64 + delay). Such a task tests on its whole test
+    split, so `test_batch` is not used.
     """
 
     task: str = "adding"
-    length: int = 100
+    length: int = _DEFAULT_LENGTH
     steps: int = 2000
     batch: int = 64
     hidden_size: int = 64
@@ -81,8 +87,13 @@ class TrainConfig:
     snapshots: int = 0
     snapshot_batch: int = 8
     spec: cells.CellSpec = dataclasses.field(default_factory=cells.CellSpec)
+    delay: int = 0
 
     def __post_init__(self) -> None:
+        _positive("delay", self.delay, 0)
+        if self.task in data.names() and self.length == _DEFAULT_LENGTH:
+            # the data fix T: the default length stands for "the data's own"
+            object.__setattr__(self, "length", data.shape(self.task, self.delay)[0])
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"unknown optimizer {self.optimizer!r}; valid optimizers: {', '.join(OPTIMIZERS)}"
@@ -160,8 +171,10 @@ class TrainConfig:
         """An upper-ish estimate of this run's peak memory for ``n_seeds`` seeds (vmapped).
 
         Formula: S (T (B (w D + I + K_a) + N (I + 2 (H + K)_a) + P (v D + I)) itemsize
-        + 64 (4 steps + snapshots T)), with S seeds, T the task's length, B the batch, N the
-        test batch, P the snapshot batch (0 without snapshots), D numbers of carry, I and K
+        + 64 (4 steps + snapshots T)) + M itemsize, with S seeds, T the task's length, B the
+        batch, N the test batch (a data set's: its test split), M the numbers a data set
+        holds as constants (`Task.constant_numbers`; 0 for a synthetic task), P the snapshot
+        batch (0 without snapshots), D numbers of carry, I and K
         the task's input and output sizes (the _a terms only for an "all" read-out), w = 5
         for the fused LSTM, 12.5 unfused (module constants), else the cell's v =
         `WORDS_PER_STATE` (the snapshots are measured as in decay). The JAX runtime
@@ -184,10 +197,12 @@ class TrainConfig:
         out = task.output_size if every_step else 0
         test = task.input_size + (2 * (self.hidden_size + out) if every_step else 0)
         snap = self.snapshot_batch * (v * carry + task.input_size) if self.snapshots else 0
-        words = self.batch * (w * carry + task.input_size + out) + self.test_batch * test + snap
+        n_test = task.test_size or self.test_batch  # a data set's whole test split
+        words = self.batch * (w * carry + task.input_size + out) + n_test * test + snap
         itemsize = 8 if self.dtype == "float64" else 4
         host = _HOST_BYTES_PER_NUMBER * (4 * self.steps + self.snapshots * task.length)
-        return math.ceil(n_seeds * (task.length * words * itemsize + host))
+        seeds = n_seeds * (task.length * words * itemsize + host)
+        return math.ceil(seeds + task.constant_numbers * itemsize)  # data held once
 
     def task_spec(self) -> tasks.Task:
         """The task at this length and dtype (`tasks.get`).
@@ -195,16 +210,19 @@ class TrainConfig:
         Returns:
             tasks.Task.
         """
-        return tasks.get(self.task, self.length, self.dtype)
+        return tasks.get(self.task, self.length, self.dtype, delay=self.delay)
 
     def to_dict(self) -> dict[str, Any]:
         """The run as one JSON-able record (what the sweep store keeps).
 
         Returns:
             ``{run field: value, ..., "cell": spec.to_dict()}``: the run's fields
-            (`RUN_FIELDS`) and the cell's name with every slot and option.
+            (`RUN_FIELDS`) and the cell's name with every slot and option; ``delay`` only
+            when it is not 0, so that the records (and store keys) of runs without one are
+            those they were before it existed.
         """
-        return {**{k: getattr(self, k) for k in RUN_FIELDS}, "cell": self.spec.to_dict()}
+        run = {k: getattr(self, k) for k in RUN_FIELDS if k != "delay" or self.delay}
+        return {**run, "cell": self.spec.to_dict()}
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> TrainConfig:

@@ -36,6 +36,7 @@ __all__ = [
     "make_optimizer",
     "run_cell",
     "run_lstm",
+    "test_correct",
     "train_chunk",
     "train_step",
 ]
@@ -212,8 +213,16 @@ def loss_fn(params: Model, x: Array, y: Array, cfg: TrainConfig, **kw: Any) -> t
     return cfg.task_spec().loss(pred, y), max_c
 
 
+def _test_data(cfg: TrainConfig) -> tuple[Array, Array]:
+    task = cfg.task_spec()
+    if task.test_set is not None:
+        return task.test_set()  # a data set's whole test split
+    return task.make_batch(jax.random.key(TEST_KEY), cfg.test_batch)
+
+
 def evaluate(params: Model, cfg: TrainConfig) -> tuple[Array, Array]:
-    """Test loss and the task's solved flag on the held-out batch (key TEST_KEY).
+    """Test loss and the task's solved flag on the held-out batch (key TEST_KEY), or on a
+    real data set's whole test split.
 
     Args:
         params: Model; cfg: the run (test_batch sequences).
@@ -222,9 +231,28 @@ def evaluate(params: Model, cfg: TrainConfig) -> tuple[Array, Array]:
         (loss scalar, solved bool scalar).
     """
     task = cfg.task_spec()
-    x, y = task.make_batch(jax.random.key(TEST_KEY), cfg.test_batch)
+    x, y = _test_data(cfg)
     pred, _ = forward(params, x, cfg)
     return task.loss(pred, y), task.solved(pred, y)
+
+
+def test_correct(params: Model, cfg: TrainConfig) -> Array:
+    """How many sequences of a classification task's whole test split the model gets right.
+
+    Formula: sum_b [argmax_k pred[b, k] == y[b]] over the ``Task.test_size`` test sequences.
+
+    Args:
+        params: Model; cfg: a run whose task has ``accuracy`` (a real data set's).
+
+    Returns:
+        int32 scalar.
+    """
+    task = cfg.task_spec()
+    if task.accuracy is None:
+        raise ValueError(f"test_correct: task {task.name!r} is not a classification task")
+    x, y = _test_data(cfg)
+    pred, _ = forward(params, x, cfg)
+    return jnp.sum(jnp.argmax(pred, axis=-1) == y).astype(jnp.int32)
 
 
 def init_state(key: Array, cfg: TrainConfig) -> TrainState:

@@ -98,7 +98,8 @@ def test_cli_writes_files_and_resumes_after_sigkill(tmp_path):
     for rec in records:
         assert set(rec) >= {"config", "seeds", "result", "versions", "device"}
         assert rec["seeds"] == [0, 1]
-        assert set(rec["config"]) == {"cell", *decay.RUN_FIELDS}  # the cell: one spec
+        # the cell: one spec; "inputs" only when not noise (noise records stay as they were)
+        assert set(rec["config"]) == {"cell", *decay.RUN_FIELDS} - {"inputs"}
         lstm_options = set(decay.LSTM_FIELDS) - {"input_size", "hidden_size", "dtype", "init"}
         assert set(rec["config"]["cell"]) == {"name", "initializer", "fused", *lstm_options}
         assert len(rec["result"]["norms"]["h"]) == 2 and len(rec["result"]["norms"]["h"][0]) == 24

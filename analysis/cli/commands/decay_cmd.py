@@ -4,6 +4,9 @@ Defaults: hidden 64 and batch 16 (a typical small LSTM; 16 sequences make the pe
 smooth), length 256 (long enough that a half-life of ~30 steps, the default tanh LSTM with
 b_f = 1, spans several decades on the plot, short enough that a 4-variant x 3-seed sweep
 runs in well under a minute on a laptop CPU), 3 seeds (a median and a band).
+``--inputs trace|acsf1|digits`` drives the cells with real sequences (a batch of the data
+set's train split per seed, T and I the data's) instead of N(0, 1) noise; the results record
+the data set (its source, version, file and checksum).
 """
 
 from __future__ import annotations
@@ -63,7 +66,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _experiment_arguments(r: argparse._ArgumentGroup) -> None:
-    r.add_argument("--length", type=int, default=256, help="sequence length T (default 256)")
+    r.add_argument(
+        "--length", type=int, default=256, help="sequence length T (default 256; data: theirs)"
+    )
+    r.add_argument(
+        "--inputs",
+        default="noise",
+        help="noise (N(0, 1), default) or real sequences: digits | trace | acsf1",
+    )
     r.add_argument("--batch", type=int, default=16, help="sequences per seed (default 16)")
     r.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per variant (default 3)")
     r.add_argument(
@@ -109,6 +119,8 @@ def _cells(args: argparse.Namespace) -> tuple[dict, dict, list[dict]]:
     cells = sweep.expand_grid(base, compare)
     with as_usage_error():
         cells = [DecayConfig.from_dict(cell).to_dict() for cell in cells]
+    if base["inputs"] != "noise" and not {"inputs", "length"} & set(compare):
+        base["length"] = cells[0]["length"]  # the data's T, as every cell has it
     return base, compare, cells
 
 

@@ -8,7 +8,9 @@ variant, its config `TrainConfig.to_dict()`: the cell and all its options; a rer
 OUT/train.json (config, versions, device, per-step metrics per seed, final_test_loss,
 solved_step, diverged_at, flow_snapshots, wall time), OUT/train.png|svg (test loss, task
 baseline, band over seeds) and OUT/grad_norm.png|svg. A diverging run is a result: one line on
-stderr, exit 0.
+stderr, exit 0. ``--task digits|trace|acsf1`` classifies real sequences (`analysis.data`; T is
+the data's, ``--delay`` adds blank steps to digits): each seed's test accuracy on the whole
+test split, with its Wilson 95% interval, is in train.json and printed.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ from analysis.cli.commands.train_fields import (
 )
 from analysis.cli.device_option import add_device_argument
 
-HELP = "train an LSTM variant (or any cell: --cell gru) on the adding or copy task with optax"
+HELP = (
+    "train an LSTM variant (or any cell: --cell gru) on the adding or copy task, or on real "
+    "sequences (digits, trace, acsf1), with optax"
+)
 
 __all__ = [
     "COMPARE_FIELDS",
@@ -45,14 +50,30 @@ DEFAULT_OUT = "results/train"
 DEFAULT_SNAPSHOTS = 20
 
 
+def _task_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--task",
+        default="adding",
+        help="adding | adding1997 | copy; real data: digits | trace | acsf1 (default adding)",
+    )
+    p.add_argument(
+        "--length", type=int, default=100, help="sequence length T (copy: delay; real data: theirs)"
+    )
+    p.add_argument(
+        "--delay",
+        type=int,
+        default=None,
+        help="digits only: blank steps after the image before the label (T = 64 + delay)",
+    )
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The flags of `actgrad train`.
 
     Args:
         p: the subcommand's parser.
     """
-    p.add_argument("--task", default="adding", help="adding | adding1997 | copy (default adding)")
-    p.add_argument("--length", type=int, default=100, help="sequence length T (copy: delay)")
+    _task_arguments(p)
     p.add_argument("--steps", type=int, default=None, help="training steps (default 2000)")
     p.add_argument("--batch", type=int, default=None, help="batch size (default 64)")
     p.add_argument(
@@ -198,14 +219,15 @@ def _check_memory(cells: list[dict], n_seeds: int) -> None:
     from analysis.experiments.train import TrainConfig
 
     def describe(big: TrainConfig, k: int) -> str:
+        task = big.task_spec()
         return (
-            f"train variant {big.cell} on {big.task} T={big.task_spec().length}, "
-            f"H={big.hidden_size}, batch {big.batch} (test {big.test_batch}) x {n_seeds} seed(s)"
-            + (f", {k} variants at once" if k > 1 else "")
+            f"train variant {big.cell} on {big.task} T={task.length}, "
+            f"H={big.hidden_size}, batch {big.batch} (test {task.test_size or big.test_batch}) "
+            f"x {n_seeds} seed(s)" + (f", {k} variants at once" if k > 1 else "")
         )
 
     configs = [TrainConfig.from_dict(c) for c in cells]
-    advice = "reduce --length, --hidden, --batch, --test-batch, --steps or --seeds"
+    advice = "reduce --length, --delay, --hidden, --batch, --test-batch, --steps or --seeds"
     memory_check.check_sweep(configs, n_seeds, describe, advice)
 
 
@@ -277,6 +299,14 @@ def _work(cells: list[dict], seeds: list[int], compared: list[str], out: Any) ->
     return 0
 
 
+def _accuracy_text(seed: dict) -> str:
+    low, high = seed["test_accuracy_ci"]
+    return (
+        f"{seed['test_accuracy']:.3f} ({seed['test_correct']}/{seed['test_n']}, "
+        f"95% CI {low:.3f}-{high:.3f})"
+    )
+
+
 def _print_summary(variants: list[dict], out: Any) -> None:
     for v in variants:
         solved = [s["solved_step"] for s in v["per_seed"]]
@@ -287,4 +317,7 @@ def _print_summary(variants: list[dict], out: Any) -> None:
             f"(baseline {v['baseline']:.3g}); solved at step {solved}; diverged at {div}; "
             f"{v['wall_s']:.1f} s"
         )
+        accuracy = [_accuracy_text(s) for s in v["per_seed"] if "test_accuracy" in s]
+        if accuracy:
+            print(f"{v['label']}: test accuracy per seed {'; '.join(accuracy)}")
     print(f"wrote {out}/train.json, train.png, grad_norm.png")

@@ -61,11 +61,12 @@ COMPARE_FIELDS: dict[str, Callable[[str], Any]] = {
     "clip_by": _str,
     "optimizer": _str,
     "snapshots": int,
+    "delay": int,
 }
 ALIASES = {"hidden": "hidden_size"}  # --compare hidden=... as spelled by the --hidden flag
 # flag dest -> record field, for the flags every cell shares and the LSTM's own
 _RUN_FLAGS = ("task", "length", "steps", "batch", "hidden_size", "lr", "clip", "clip_by")
-_RUN_FLAGS += ("optimizer", "eval_every", "test_batch", "stop_when_solved", "snapshots")
+_RUN_FLAGS += ("optimizer", "eval_every", "test_batch", "stop_when_solved", "snapshots", "delay")
 _CELL_FLAGS = ("gate", "candidate", "output", "forget_bias", "init")
 
 
