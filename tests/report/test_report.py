@@ -209,7 +209,7 @@ def test_real_sequences_train_each_variant_on_the_data_with_its_own_search(quick
     import numpy as np
 
     from analysis import data
-    from analysis.report import realdata
+    from analysis.report import realdata, variants
 
     rep = _report(quick_report)
     cfg = rep.config
@@ -220,8 +220,12 @@ def test_real_sequences_train_each_variant_on_the_data_with_its_own_search(quick
         assert [r.variant for r in rows] == list(cfg["real_variants"])
         T, _, _, _, n_test = data.shape(task, delay)
         stored = (quick_report / "real" / key / "train" / "results.jsonl").read_text()
-        for row, line in zip(rows, stored.splitlines(), strict=True):
-            rec = json.loads(line)
+        # the store holds the records in the order the cells finished
+        records = [json.loads(line) for line in stored.splitlines()]
+        by_variant = {variants.name_of(r["config"]): r for r in records}
+        assert len(by_variant) == len(rows)
+        for row in rows:
+            rec = by_variant[row.variant]
             assert rec["config"]["task"] == task and rec["config"]["length"] == row.train.T == T
             assert rec["config"]["steps"] == cfg["real_steps"] and row.test_n == n_test
             assert (
