@@ -10,6 +10,8 @@
   (`analysis.flow.telemetry`).
 * `state_grad_norms`: the per-step norms for any cell with a dict carry
   (`analysis.flow.state_norms`).
+* `jacobian_singular_values`, `log10_condition`: the per-step Jacobian's extreme singular
+  values and the long-term Jacobian's condition number (`analysis.flow.conditioning`).
 * `flossing_loss`: gradient flossing's loss on the top Lyapunov exponents of any cell's whole
   carry (`analysis.flow.flossing`).
 
@@ -20,6 +22,7 @@ References:
 
 from __future__ import annotations
 
+from analysis.flow.conditioning import jacobian_singular_values, log10_condition
 from analysis.flow.fit import DecayFit, fit_decay
 from analysis.flow.flossing import flossing_loss
 from analysis.flow.losses import LOSSES, Loss, last_output_loss, mean_output_loss, resolve_loss
@@ -37,7 +40,9 @@ __all__ = [
     "fit_decay",
     "flossing_loss",
     "frobenius_per_step",
+    "jacobian_singular_values",
     "last_output_loss",
+    "log10_condition",
     "lyapunov_qr",
     "lyapunov_spectrum",
     "max_abs",
