@@ -290,15 +290,14 @@ def train(
 
     Returns:
         {"config" (``cfg.to_dict()``: the cell and all its options), "seeds", "task",
-        "baseline", "wall_s", "compile_s", "steps_per_s",
-        "snapshot_s", "snapshot_first_s", "per_seed": [{"seed", "loss", "grad_norm",
+        "baseline", "wall_s", "compile_s", "steps_per_s", "snapshot_s",
+        "snapshot_first_s", "per_seed": [{"seed", "loss", "grad_norm",
         "update_norm", "max_abs_c", "test_steps", "test_loss", "solved_step", "diverged_at",
-        "final_test_loss", "flow_snapshots", "lr"}, and with ``cfg.floss``, "floss":
-        {"lyapunov_max_init", "lyapunov_max_pretrained", "lyapunov_max_final"}]}. Per-step lists run to the last step done
-        (through `diverged_at` for a diverged seed); test_steps[i] is the number of updates
-        behind test_loss[i] (0: at initialisation). ``snapshot_s`` is the time of every
-        snapshot after the first (which compiles, ``snapshot_first_s``); ``wall_s`` includes
-        both.
+        "final_test_loss", "flow_snapshots", "lr", and with ``cfg.floss`` "floss"}]}
+        (`_with_floss`). Per-step lists run to the last step done (through `diverged_at`
+        for a diverged seed); test_steps[i] is the number of updates behind test_loss[i]
+        (0: at initialisation). ``snapshot_s`` is the time of every snapshot after the first
+        (which compiles, ``snapshot_first_s``); ``wall_s`` includes both.
     """
     lrs = [float(cfg.lr)] * len(seeds) if lrs is None else [float(a) for a in lrs]
     if len(lrs) != len(seeds) or not all(math.isfinite(a) and a > 0 for a in lrs):
@@ -311,15 +310,12 @@ def train(
     state = runtime.map_seeds(functools.partial(init_state, cfg=init_config(run)), keys)
     state = state._replace(lr=jnp.asarray(lrs, dtype=state.lr.dtype))
     _OUTSIDE.bump()
-    floss: dict[str, Any] = {}
-    if run.floss:
-        state, floss = _preflossed(run, keys, state)
+    state, floss = _preflossed(run, keys, state)
     test0, solved0 = runtime.map_batch(functools.partial(_evaluate_state, cfg=run), keys, state)
     _OUTSIDE.bump()
     log = _Log(test_loss=[np.asarray(test0)], solved=[np.asarray(solved0)])
     state = _loop(run, keys, state, log, desc)
-    if run.floss:
-        floss["final"] = runtime.map_batch(_exponent_fn(run), keys, state)
+    floss = _final_exponent(run, keys, state, floss)
     t_end = time.perf_counter()
     first = log.t_first
     steady = (t_end - first - log.snap_s) if first is not None else 0.0
@@ -343,13 +339,23 @@ def _exponent_fn(cfg: TrainConfig) -> Any:
 
 
 def _preflossed(cfg: TrainConfig, keys: Any, state: TrainState) -> tuple[TrainState, dict]:
-    """The flossing before training, with the largest exponent before and after it."""
+    """The flossing before training, with the largest exponent before and after it ({} and
+    the state unchanged when the run does not floss)."""
+    if not cfg.floss:
+        return state, {}
     out = {"init": runtime.map_batch(_exponent_fn(cfg), keys, state)}
     if cfg.floss_pretrain:
         fn = functools.partial(train_floss.floss_pretrain, cfg=cfg)
         state = runtime.map_batch(fn, keys, state)
     out["pretrained"] = runtime.map_batch(_exponent_fn(cfg), keys, state)
     return state, out
+
+
+def _final_exponent(cfg: TrainConfig, keys: Any, state: TrainState, floss: dict) -> dict:
+    """``floss`` with the largest exponent after training ("final"), for a flossing run."""
+    if not cfg.floss:
+        return floss
+    return {**floss, "final": runtime.map_batch(_exponent_fn(cfg), keys, state)}
 
 
 def _with_floss(rows: list[dict], floss: dict) -> list[dict]:

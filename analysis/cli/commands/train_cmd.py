@@ -47,11 +47,7 @@ DEFAULT_SNAPSHOTS = 20
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The flags of `actgrad train`.
-
-    Args:
-        p: the subcommand's parser.
-    """
+    """The flags of `actgrad train`, added to its parser p."""
     p.add_argument("--task", default="adding", help="adding | adding1997 | copy (default adding)")
     p.add_argument("--length", type=int, default=100, help="sequence length T (copy: delay)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default 2000)")
