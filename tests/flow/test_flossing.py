@@ -1,6 +1,7 @@
 """gradients.flossing_loss: its gradient against central finite differences, the Jacobian it
 propagates against jax.jacfwd of the step, and flossing with optax on a chaotic tanh RNN and on
-an LSTM's (h, c) carry, measured afterwards on fresh inputs over 10x the flossing window."""
+an LSTM's (h, c) carry (its two largest exponents), measured afterwards on fresh inputs over
+10x the flossing window."""
 
 import jax
 import jax.numpy as jnp
@@ -110,7 +111,7 @@ def test_flossing_the_lstm_carry_reaches_a_negative_target():
         w = 2.0 * jax.random.normal(jax.random.key(seed + 100), p.w_hh.shape) / 4.0
         return p._replace(w_hh=w)
 
-    before, after = _floss(cell, init, k=1, target=-0.1, steps=80, batch=8)
+    before, after = _floss(cell, init, k=2, target=-0.1, steps=80, batch=8)
     assert float(jnp.median(jnp.max(jnp.abs(before + 0.1), axis=1))) > 0.05
     assert float(jnp.median(jnp.max(jnp.abs(after + 0.1), axis=1))) <= 0.02
 
