@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 # Importing the cell modules registers them.
-from analysis.cells import gru, janet, minimal, simple, slstm  # noqa: F401
+from analysis.cells import gru, janet, lnlstm, minimal, simple, slstm  # noqa: F401
 from analysis.cells.base import REGISTRY, BuiltinCell, Cell
 from analysis.cells.lstm import cell as lstm_cell  # noqa: F401
 from analysis.cells.stack import Stack

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import analysis.runtime as runtime
-from analysis.experiments import snapshots
+from analysis.experiments import snapshots, train_floss
 from analysis.experiments.train_config import OPTIMIZERS, TrainConfig
 from analysis.experiments.train_model import (
     TEST_KEY,
@@ -185,9 +185,11 @@ def _settled(state: TrainState, log: _Log, stop_when_solved: bool) -> bool:
 _TURN = threading.Lock()
 
 
-def _chunk(chunk: Any, keys: Any, state: TrainState, log: _Log, done: int) -> TrainState:
+def _chunk(
+    chunk: Any, keys: Any, state: TrainState, log: _Log, done: int, *shared: Any
+) -> TrainState:
     """One chunk call; its metrics, test loss and solved flags appended to the log."""
-    state, metrics, test_loss, ok = runtime.map_batch(chunk, keys, state)
+    state, metrics, test_loss, ok = runtime.map_batch(chunk, keys, state, *shared)
     log.metrics.append(jax.tree.map(np.asarray, metrics))
     if log.t_first is None:
         log.t_first = time.perf_counter()
@@ -199,7 +201,7 @@ def _chunk(chunk: Any, keys: Any, state: TrainState, log: _Log, done: int) -> Tr
 
 def _loop(cfg: TrainConfig, keys: Any, state: TrainState, log: _Log, desc: str) -> TrainState:
     """Chunks until cfg.steps are done (or every seed settled), snapshots where scheduled."""
-    chunk = functools.partial(train_chunk, cfg=cfg)
+    chunk = functools.partial(train_floss.floss_chunk if cfg.floss else train_chunk, cfg=cfg)
     due = set(snapshots.schedule(cfg))
     if 0 in due:
         _snapshot(keys, state, cfg, log, turn=False)
@@ -208,7 +210,9 @@ def _loop(cfg: TrainConfig, keys: Any, state: TrainState, log: _Log, desc: str) 
         for i in range(n_chunks):
             done = min((i + 1) * cfg.eval_every, cfg.steps)
             with _TURN if i > 0 else contextlib.nullcontext():
-                state = _chunk(chunk, keys, state, log, done)
+                # flossing chunks take their first step's count (the same for every seed)
+                start = (np.int32(i * cfg.eval_every),) if cfg.floss else ()
+                state = _chunk(chunk, keys, state, log, done, *start)
                 if i == 0:
                     _OUTSIDE.bump()
                 stop = _settled(state, log, cfg.stop_when_solved)
@@ -319,15 +323,15 @@ def train(
 
     Returns:
         {"config" (``cfg.to_dict()``: the cell and all its options), "seeds", "task",
-        "baseline", "wall_s", "compile_s", "steps_per_s",
-        "snapshot_s", "snapshot_first_s", "per_seed": [{"seed", "loss", "grad_norm",
+        "baseline", "wall_s", "compile_s", "steps_per_s", "snapshot_s",
+        "snapshot_first_s", "per_seed": [{"seed", "loss", "grad_norm",
         "update_norm", "max_abs_c", "test_steps", "test_loss", "solved_step", "diverged_at",
-        "final_test_loss", "flow_snapshots", "lr"}]}; a real data set adds "task"["data"]
-        and per seed the final accuracy on its test split (`_accuracy`). Per-step lists run to the last step done
-        (through `diverged_at` for a diverged seed); test_steps[i] is the number of updates
-        behind test_loss[i] (0: at initialisation). ``snapshot_s`` is the time of every
-        snapshot after the first (which compiles, ``snapshot_first_s``); ``wall_s`` includes
-        both.
+        "final_test_loss", "flow_snapshots", "lr", and with ``cfg.floss`` "floss"}]}
+        (`_with_floss`); a real data set adds "task"["data"] and per seed the final accuracy on
+        its test split (`_accuracy`). Per-step lists run to the last step done (through
+        `diverged_at` for a diverged seed); test_steps[i] is the number of updates behind
+        test_loss[i] (0: at initialisation). ``snapshot_s`` is the time of every snapshot after
+        the first (which compiles, ``snapshot_first_s``); ``wall_s`` includes both.
     """
     lrs = [float(cfg.lr)] * len(seeds) if lrs is None else [float(a) for a in lrs]
     if len(lrs) != len(seeds) or not all(math.isfinite(a) and a > 0 for a in lrs):
@@ -340,10 +344,12 @@ def train(
     state = runtime.map_seeds(functools.partial(init_state, cfg=init_config(run)), keys)
     state = state._replace(lr=jnp.asarray(lrs, dtype=state.lr.dtype))
     _OUTSIDE.bump()
+    state, floss = _preflossed(run, keys, state)
     test0, solved0 = runtime.map_batch(functools.partial(_evaluate_state, cfg=run), keys, state)
     _OUTSIDE.bump()
     log = _Log(test_loss=[np.asarray(test0)], solved=[np.asarray(solved0)])
     state = _loop(run, keys, state, log, desc)
+    floss = _final_exponent(run, keys, state, floss)
     t_end = time.perf_counter()
     rows = _accuracy(run, keys, state, _per_seed(run, seeds, lrs, state, log))  # not in wall_s
     first = log.t_first
@@ -359,5 +365,39 @@ def train(
         "steps_per_s": steady_steps / steady if steady > 0 and steady_steps else None,
         "snapshot_s": log.snap_s,
         "snapshot_first_s": log.snap_first_s,
-        "per_seed": rows,
+        "per_seed": _with_floss(rows, floss),
     }
+
+
+def _exponent_fn(cfg: TrainConfig) -> Any:
+    return functools.partial(train_floss.largest_exponent, cfg=cfg)
+
+
+def _preflossed(cfg: TrainConfig, keys: Any, state: TrainState) -> tuple[TrainState, dict]:
+    """The flossing before training, with the largest exponent before and after it ({} and
+    the state unchanged when the run does not floss)."""
+    if not cfg.floss:
+        return state, {}
+    out = {"init": runtime.map_batch(_exponent_fn(cfg), keys, state)}
+    if cfg.floss_pretrain:
+        fn = functools.partial(train_floss.floss_pretrain, cfg=cfg)
+        state = runtime.map_batch(fn, keys, state)
+    out["pretrained"] = runtime.map_batch(_exponent_fn(cfg), keys, state)
+    return state, out
+
+
+def _final_exponent(cfg: TrainConfig, keys: Any, state: TrainState, floss: dict) -> dict:
+    """``floss`` with the largest exponent after training ("final"), for a flossing run."""
+    if not cfg.floss:
+        return floss
+    return {**floss, "final": runtime.map_batch(_exponent_fn(cfg), keys, state)}
+
+
+def _with_floss(rows: list[dict], floss: dict) -> list[dict]:
+    """Each seed's row with ``floss``: its largest exponent {"init", "pretrained", "final"}
+    (`train_floss.largest_exponent`); rows unchanged for a run that does not floss."""
+    if not floss:
+        return rows
+    for s, row in enumerate(rows):
+        row["floss"] = {f"lyapunov_max_{k}": float(np.asarray(v)[s]) for k, v in floss.items()}
+    return rows

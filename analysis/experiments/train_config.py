@@ -22,6 +22,7 @@ from analysis.cells import lstm
 from analysis.cells.spec import lstm_config, spec_from_fields
 from analysis.experiments import tasks
 from analysis.experiments.decay_config import words_per_state
+from analysis.flow.flossing import check_floss_k, check_floss_target
 
 __all__ = ["CLIP_RULES", "FIELDS", "OPTIMIZERS", "RUN_FIELDS", "TrainConfig"]
 
@@ -53,6 +54,10 @@ class TrainConfig:
     """Every knob of one training run; ValueError (one line) on a bad field at construction.
 
     `length` is the sequence length T (for copy: the delay; T = delay + 20).
+    `floss` > 0 turns on gradient flossing (Engelken 2023) of the cell's `floss` largest
+    Lyapunov exponents toward `floss_target`: `floss_pretrain` flossing steps before training,
+    then `floss_bursts` bursts of `floss_steps` steps, one after every `floss_every` updates
+    (`analysis.experiments.train_floss`); 0 (the default) trains exactly as without it.
     `clip` is the clipping threshold, None for no clipping; `clip_by` the rule: "global_norm"
     (optax.clip_by_global_norm) or "value" (optax.clip, each gradient entry into [-clip, clip]).
     `snapshots`: how many gradient-flow snapshots to take, evenly spaced over `steps` at chunk
@@ -86,6 +91,12 @@ class TrainConfig:
     stop_when_solved: bool = False
     snapshots: int = 0
     snapshot_batch: int = 8
+    floss: int = 0
+    floss_target: float = 0.0
+    floss_pretrain: int = 50
+    floss_every: int = 10
+    floss_steps: int = 50
+    floss_bursts: int = 2
     spec: cells.CellSpec = dataclasses.field(default_factory=cells.CellSpec)
     delay: int = 0
 
@@ -117,12 +128,26 @@ class TrainConfig:
         if not isinstance(self.spec, cells.CellSpec):
             raise ValueError(f"TrainConfig: spec must be a cells.CellSpec, got {self.spec!r}")
         self.task_spec()
+        self._check_floss()
         if self.cell == "lstm":
             if not isinstance(self.spec["fused"], bool):
                 raise ValueError(f"fused must be true or false, got {self.spec['fused']!r}")
             self.lstm_config()  # every LSTM field validated by LSTMConfig itself
         else:
             self.recurrent_cell()  # every slot and option validated by the cell itself
+
+    def _check_floss(self) -> None:
+        _positive("floss", self.floss, 0)
+        if self.floss:
+            state_size = 2 * self.hidden_size if self.cell == "lstm" else None
+            if state_size is None:
+                state_size = int(self.recurrent_cell().state_size)
+            check_floss_k(self.floss, state_size, "TrainConfig: floss")
+        check_floss_target(self.floss_target, "TrainConfig: floss_target")
+        for name in ("floss_pretrain", "floss_bursts"):
+            _positive(name, getattr(self, name), 0)
+        for name in ("floss_every", "floss_steps"):
+            _positive(name, getattr(self, name))
 
     @property
     def cell(self) -> str:
@@ -177,7 +202,8 @@ class TrainConfig:
         batch (0 without snapshots), D numbers of carry, I and K
         the task's input and output sizes (the _a terms only for an "all" read-out), w = 5
         for the fused LSTM, 12.5 unfused (module constants), else the cell's v =
-        `WORDS_PER_STATE` (the snapshots are measured as in decay). The JAX runtime
+        `WORDS_PER_STATE` (the snapshots are measured as in decay); flossing k exponents adds
+        D (2k + v) + k^2 + I words a step (one sequence). The JAX runtime
         (`memory.RUNTIME_BYTES`) is not included; half precision counts 4 bytes a number.
 
         Args:
@@ -199,6 +225,8 @@ class TrainConfig:
         snap = self.snapshot_batch * (v * carry + task.input_size) if self.snapshots else 0
         n_test = task.test_size or self.test_batch  # a data set's whole test split
         words = self.batch * (w * carry + task.input_size + out) + n_test * test + snap
+        if self.floss:  # one sequence: its states, frames Q (D, k), R (k, k) and residuals
+            words += carry * (2 * self.floss + v) + self.floss**2 + task.input_size
         itemsize = 8 if self.dtype == "float64" else 4
         host = _HOST_BYTES_PER_NUMBER * (4 * self.steps + self.snapshots * task.length)
         seeds = n_seeds * (task.length * words * itemsize + host)

@@ -65,13 +65,15 @@ class Model(NamedTuple):
 class TrainState(NamedTuple):
     """Per seed: `step` updates done; `diverged_at` = -1 until a non-finite loss; `lr` the
     seed's learning rate (a traced value, so seeds of one program may each have their own:
-    the learning-rate search trains every rate of its grid in one program)."""
+    the learning-rate search trains every rate of its grid in one program); `floss_opt` the
+    gradient-flossing optimizer's state (`train_floss`), None when the run does not floss."""
 
     step: Array
     params: Model
     opt_state: Any
     diverged_at: Array
     lr: Array
+    floss_opt: Any = None
 
 
 class StepMetrics(NamedTuple):
@@ -267,7 +269,9 @@ def init_state(key: Array, cfg: TrainConfig) -> TrainState:
     params = init_model(jax.random.fold_in(key, _MODEL_STREAM), cfg)
     opt = make_optimizer(cfg.optimizer, cfg.lr, cfg.clip, cfg.clip_by)
     lr = jnp.asarray(cfg.lr, cfg.dtype)
-    return TrainState(jnp.int32(0), params, opt.init(params), jnp.int32(-1), lr)
+    # the flossing optimizer's Adam moments (optax.adam's state does not depend on its rate)
+    floss_opt = optax.adam(cfg.lr).init(params.recurrent) if cfg.floss else None
+    return TrainState(jnp.int32(0), params, opt.init(params), jnp.int32(-1), lr, floss_opt)
 
 
 def train_step(key: Array, state: TrainState, cfg: TrainConfig) -> tuple[TrainState, StepMetrics]:
@@ -301,6 +305,7 @@ def train_step(key: Array, state: TrainState, cfg: TrainConfig) -> tuple[TrainSt
         opt_state=keep(opt_state, state.opt_state),
         diverged_at=jnp.where(running & ~finite, state.step, state.diverged_at),
         lr=state.lr,
+        floss_opt=state.floss_opt,
     )
     return new_state, StepMetrics(loss, global_norm(grads), global_norm(updates), max_c)
 

@@ -1,5 +1,7 @@
 """Lyapunov spectrum of the whole carry and telemetry, for any cell of `analysis.cells`.
 
+* `flat_step`: a cell's step as a map of one flat state vector (D,), what the Lyapunov and
+  Jacobian analyses of the whole carry differentiate.
 * `carry_lyapunov`: the k largest Lyapunov exponents of the state map carry_{t-1} -> carry_t,
   the carry flattened per sequence into one vector of D = `Cell.state_size` numbers (states in
   the order of ``carry0``'s keys, each (B, ...) row-major), by `gradients.lyapunov_qr`.
@@ -20,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from analysis.flow.gradients import lyapunov_qr
+from analysis.flow.lyapunov import lyapunov_qr
 from analysis.flow.steps import static_step
 
 Array = jax.Array
@@ -28,7 +30,7 @@ Carry = dict[str, Array]
 
 SATURATION_EPS = 0.01
 
-__all__ = ["SATURATION_EPS", "carry_lyapunov", "cell_telemetry"]
+__all__ = ["SATURATION_EPS", "carry_lyapunov", "cell_telemetry", "flat_step"]
 
 
 def _flatten(carry: Carry, names: tuple[str, ...]) -> Array:
@@ -45,15 +47,34 @@ def _unflatten(s: Array, shapes: dict[str, tuple[int, ...]], names: tuple[str, .
     return out
 
 
-@functools.partial(jax.jit, static_argnames=("step", "names", "k", "burn_in"))
-def _lyapunov(step, params, xs, carry0, names, k, key, burn_in):
-    shapes = {n: carry0[n].shape[1:] for n in names}
+def flat_step(
+    step: Callable, params: Any, carry: Carry
+) -> tuple[Callable[[Array, Array], Array], Array]:
+    """``step`` of ONE sequence as a map of flat states: (fn(s (D,), x_t (I,)) -> s_t, s_0 (D,)).
 
-    def step_fn(s: Array, x: Array) -> Array:
-        carry = {n: v[None] for n, v in _unflatten(s, shapes, names).items()}
-        new, _ = step(params, carry, x[None])
+    Formula: s = concat(ravel(carry[name]) for name in carry's key order); fn adds a batch
+    axis of 1, runs ``step(params, carry, x_t)`` and flattens the new carry the same way, so
+    d fn / d s is the step's Jacobian over every state of the dict, J_t (D, D).
+
+    Args: step(params, carry, x_t) -> (carry, y_t) on batches; params; carry
+        {name: (...)}: one sequence's states, no batch axis.
+    Returns: (fn, s_0) with s_0 the flat ``carry``.
+    """
+    names = tuple(carry)
+    shapes = {n: jnp.shape(carry[n]) for n in names}
+
+    def fn(s: Array, x: Array) -> Array:
+        states = {n: v[None] for n, v in _unflatten(s, shapes, names).items()}
+        new, _ = step(params, states, jnp.asarray(x)[None])
         return _flatten({n: new[n][0] for n in names}, names)
 
+    return fn, _flatten({n: jnp.asarray(v) for n, v in carry.items()}, names)
+
+
+@functools.partial(jax.jit, static_argnames=("step", "names", "k", "burn_in"))
+def _lyapunov(step, params, xs, carry0, names, k, key, burn_in):
+    one_seq = {n: carry0[n][0] for n in names}
+    step_fn, _ = flat_step(step, params, one_seq)
     states0 = jax.vmap(lambda c: _flatten(c, names))(carry0)
     one = functools.partial(lyapunov_qr, step_fn, k=k, burn_in=burn_in)
     per_seq = jax.vmap(lambda s0, x, kk: one(s0, x, key=kk), in_axes=(0, 1, 0))(

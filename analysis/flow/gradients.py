@@ -10,6 +10,10 @@
   (`analysis.flow.telemetry`).
 * `state_grad_norms`: the per-step norms for any cell with a dict carry
   (`analysis.flow.state_norms`).
+* `jacobian_singular_values`, `log10_condition`: the per-step Jacobian's extreme singular
+  values and the long-term Jacobian's condition number (`analysis.flow.conditioning`).
+* `flossing_loss`: gradient flossing's loss on the top Lyapunov exponents of any cell's whole
+  carry (`analysis.flow.flossing`).
 
 References:
     Bengio, Simard & Frasconi 1994 (vanishing gradients); Pascanu, Mikolov & Bengio 2013;
@@ -18,7 +22,9 @@ References:
 
 from __future__ import annotations
 
+from analysis.flow.conditioning import jacobian_singular_values, log10_condition
 from analysis.flow.fit import DecayFit, fit_decay
+from analysis.flow.flossing import flossing_loss
 from analysis.flow.losses import LOSSES, Loss, last_output_loss, mean_output_loss, resolve_loss
 from analysis.flow.lyapunov import lyapunov_qr, lyapunov_spectrum
 from analysis.flow.norms import GradNorms, frobenius_per_step, per_step_grad_norms, per_step_grads
@@ -32,8 +38,11 @@ __all__ = [
     "GradNorms",
     "Loss",
     "fit_decay",
+    "flossing_loss",
     "frobenius_per_step",
+    "jacobian_singular_values",
     "last_output_loss",
+    "log10_condition",
     "lyapunov_qr",
     "lyapunov_spectrum",
     "max_abs",

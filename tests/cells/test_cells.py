@@ -42,6 +42,7 @@ def test_names_and_config_cover_every_field():
         "gru",
         "indrnn",
         "janet",
+        "lnlstm",
         "lstm",
         "mingru",
         "minlstm",

@@ -57,6 +57,13 @@ def _torch_step(name, p, state, x, torch):
         zf, zi, zh = torch.split(x @ p["w"] + p["b"], H, dim=-1)
         f, i = sig(zf), sig(zi)
         new = {"h": f / (f + i) * h + i / (f + i) * zh}
+    elif name == "lnlstm":
+        ln = torch.nn.functional.layer_norm  # Ba et al.'s LN, eps 1e-5 as the cell's
+        zx = ln(x @ p["w_ih"], (4 * H,), p["s_x"], p["b_x"], eps=1e-5)
+        zh = ln(h @ p["w_hh"], (4 * H,), p["s_h"], p["b_h"], eps=1e-5)
+        i, f, g, o = torch.split(zx + zh + p["b"], H, dim=-1)
+        c = sig(f) * state["c"] + sig(i) * tanh(g)
+        new = {"c": c, "h": sig(o) * tanh(ln(c, (H,), p["s_c"], p["b_c"], eps=1e-5))}
     else:  # slstm, sigmoid forget gate
         zi, zf, zz, zo = torch.split(x @ p["w_ih"] + h @ p["w_hh"] + p["b"], H, dim=-1)
         n_prev, empty = state["n"], state["n"] == 0

@@ -24,6 +24,7 @@ from analysis.cli.commands.train_fields import (
     ALIASES,
     COMPARE_FIELDS,
     add_cell_arguments,
+    add_floss_arguments,
     base_record,
     clip_value,
     label,
@@ -68,11 +69,7 @@ def _task_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The flags of `actgrad train`.
-
-    Args:
-        p: the subcommand's parser.
-    """
+    """The flags of `actgrad train`, added to its parser p."""
     _task_arguments(p)
     p.add_argument("--steps", type=int, default=None, help="training steps (default 2000)")
     p.add_argument("--batch", type=int, default=None, help="batch size (default 64)")
@@ -99,6 +96,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="global_norm (optax.clip_by_global_norm, default) | value (optax.clip, each entry)",
     )
     p.add_argument("--optimizer", default="adam", help="adam | rmsprop | sgd (default adam)")
+    add_floss_arguments(p)
     p.add_argument("--seeds", type=int, default=1, help="number of seeds 0..N-1 (default 1)")
     p.add_argument("--eval-every", type=int, default=None, help="steps between test losses")
     p.add_argument("--test-batch", type=int, default=None, help="held-out batch size")

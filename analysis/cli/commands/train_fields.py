@@ -16,6 +16,7 @@ __all__ = [
     "ALIASES",
     "COMPARE_FIELDS",
     "add_cell_arguments",
+    "add_floss_arguments",
     "base_record",
     "clip_value",
     "compare_fields",
@@ -62,12 +63,16 @@ COMPARE_FIELDS: dict[str, Callable[[str], Any]] = {
     "optimizer": _str,
     "snapshots": int,
     "delay": int,
+    "floss": int,
+    "floss_target": float,
 }
 ALIASES = {"hidden": "hidden_size"}  # --compare hidden=... as spelled by the --hidden flag
 # flag dest -> record field, for the flags every cell shares and the LSTM's own
 _RUN_FLAGS = ("task", "length", "steps", "batch", "hidden_size", "lr", "clip", "clip_by")
 _RUN_FLAGS += ("optimizer", "eval_every", "test_batch", "stop_when_solved", "snapshots", "delay")
-_CELL_FLAGS = ("gate", "candidate", "output", "forget_bias", "init")
+_RUN_FLAGS += ("floss", "floss_target", "floss_pretrain", "floss_every", "floss_steps")
+_RUN_FLAGS += ("floss_bursts",)
+_CELL_FLAGS = ("gate", "candidate", "output", "forget_bias", "init", "t_max")
 
 
 def add_cell_arguments(p: argparse.ArgumentParser) -> None:
@@ -95,6 +100,39 @@ def add_cell_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--init", default=None, help="orthogonal (default) | uniform | chrono; rnn: identity"
     )
+    p.add_argument(
+        "--t-max",
+        dest="t_max",
+        type=int,
+        default=None,
+        help="LSTM chrono init's longest dependency T_max (default: the task's length)",
+    )
+
+
+def add_floss_arguments(p: argparse.ArgumentParser) -> None:
+    """The gradient-flossing flags (`TrainConfig.floss*`; defaults: Engelken's code's).
+
+    Args:
+        p: the subcommand's parser.
+    """
+    p.add_argument(
+        "--floss",
+        type=int,
+        default=None,
+        metavar="K",
+        help="gradient flossing of the K largest Lyapunov exponents (default 0: off)",
+    )
+    p.add_argument(
+        "--floss-target", type=float, default=None, help="the exponents' target (default 0)"
+    )
+    p.add_argument(
+        "--floss-pretrain", type=int, default=None, help="flossing steps before training (50)"
+    )
+    p.add_argument(
+        "--floss-every", type=int, default=None, help="training steps between bursts (10)"
+    )
+    p.add_argument("--floss-steps", type=int, default=None, help="flossing steps a burst (50)")
+    p.add_argument("--floss-bursts", type=int, default=None, help="bursts during training (2)")
 
 
 def compare_fields() -> dict[str, Callable[[str], Any]]:
