@@ -231,7 +231,7 @@ def test_the_report_call_and_flat_lstm_fields_load():
 @pytest.mark.parametrize(
     ("record", "match"),
     [
-        ({"cell": "nope"}, "valid cells: gru, indrnn, janet, lstm"),
+        ({"cell": "nope"}, "valid cells: gru, indrnn, janet, lnlstm, lstm"),
         ({"cell": "gru", "output": "relu"}, "its slots: gate, candidate"),
         ({"cell": "gru", "scale": 1.0}, "'scale' belongs to indrnn, rnn"),
         ({"cell": "rnn", "init": "zeros"}, "valid: orthogonal, identity, uniform"),
