@@ -112,7 +112,7 @@ class ReportConfig:
     # same variants, searched and trained again at train_length
     train_settings: tuple[tuple[str, str, float, str], ...] = ()
     property_variants: tuple[str, ...] = _PROPERTY
-    remedies: tuple[str, ...] = ("clip_value", "chrono")
+    remedies: tuple[str, ...] = ("clip_value", "chrono", "layer_norm", "floss")
     remedy_variants: tuple[str, ...] = ()
     remedy_lengths: tuple[int, ...] = ()
     # digits read pixel by pixel with 36 blank steps after the image: T = 100, as the adding
@@ -170,7 +170,8 @@ PRESETS: dict[str, ReportConfig] = {
         flow_variants=("tanh/tanh", "relu/relu"),
         reproductions=("lyapunov-random-rnn",),
         reproduce_preset="tiny",
-        remedies=("clip_value",),
+        # the two remedies that change the program (clip_value and chrono change a field)
+        remedies=("layer_norm", "floss"),
         remedy_variants=("relu/relu",),
         real_tasks=(("digits", 0),),
         real_variants=("tanh/tanh", "relu/relu"),

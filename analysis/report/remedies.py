@@ -26,11 +26,20 @@ __all__ = ["REMEDIES", "failing_swaps", "remedy_cell", "remedy_rows", "run_remed
 # remedy -> the fields of a training cell it overrides (flat, as `TrainConfig.from_dict` takes
 # them). "clip_value": element-wise clipping (optax.clip) at the baseline's threshold in place
 # of global-norm clipping; "chrono": Tallec & Ollivier's initialisation, b_f ~ log U[1, T - 1],
-# b_i = -b_f, nothing added (the full report's chrono setting).
+# b_i = -b_f, nothing added (the full report's chrono setting); "layer_norm": the
+# layer-normalised LSTM (`cells.get("lnlstm")`, Ba et al. 2016) with the same slots and forget
+# bias; "floss": gradient flossing of the 8 largest exponents of the (h, c) carry toward 0
+# with the protocol of Engelken's code (`TrainConfig.floss`: 50 steps before training, then
+# two bursts of 50; k = 8 as in BENCHMARKS.md's cost of a flossing step).
 REMEDIES: dict[str, dict[str, Any]] = {
     "clip_value": {"clip_by": "value"},
     "chrono": {"initializer": "chrono", "forget_bias": 0.0},
+    "layer_norm": {"cell": "lnlstm"},
+    "floss": {"floss": 8},
 }
+# what a remedy that changes the cell keeps of the LSTM's: its slots and forget bias (the
+# LSTM's own options, such as its initializer or fused backward, do not carry over)
+_PORTABLE = ("gate", "candidate", "output", "forget_bias")
 
 
 def failing_swaps(cfg: ReportConfig, train_records: Sequence[Mapping]) -> tuple[str, ...]:
@@ -70,8 +79,13 @@ def remedy_cell(cfg: ReportConfig, variant: str, remedy: str, length: int, lr: f
 
     if remedy not in REMEDIES:
         raise ValueError(f"unknown remedy {remedy!r}; valid: {', '.join(REMEDIES)}")
+    from analysis.experiments.train_config import RUN_FIELDS
+
     base = flat_config(stages.train_cell(cfg, variant, length, lr))
-    fields = {**base, **REMEDIES[remedy], "snapshots": cfg.train_snapshots}
+    change = REMEDIES[remedy]
+    if "cell" in change:
+        base = {k: v for k, v in base.items() if k in RUN_FIELDS or k in _PORTABLE}
+    fields = {**base, **change, "snapshots": cfg.train_snapshots}
     return TrainConfig.from_dict(fields).to_dict()
 
 
