@@ -12,7 +12,7 @@ One colour per variant, the same in every figure: `colour`. Example::
     >>> import numpy as np
     >>> from analysis import plot
     >>> ax = plot.decay(np.log(0.9) * np.arange(50)[::-1], label="f = 0.9")
-    >>> ax.figure.savefig("/tmp/decay.png")
+    >>> ax.figure.savefig("decay.png")
 
 For your own model: `decay` (``gradients.state_grad_norms``, ``per_step_grad_norms``, a
 sweep's folder), `flow_during_training` (``actgrad train``'s train.json), `lyapunov`
