@@ -5,7 +5,8 @@ store in results.jsonl) and returns the matplotlib ``Axes`` it drew on (or a ``F
 multi-panel plot). Pass ``ax=`` to draw into your own figure; without it a new
 ``matplotlib.figure.Figure`` is made directly, not through pyplot, so nothing global changes
 (no backend switch, no rcParams, no open-figure list) and nothing is ever shown. Write a
-figure with ``ax.figure.savefig(...)``.
+figure with ``ax.figure.savefig(...)``; in Jupyter, end a cell with ``ax.figure`` (or
+``display(ax.figure)``) to see it inline (`NotebookFigure`), with any backend.
 
 One colour per variant, the same in every figure: `colour`. Example::
 
@@ -25,6 +26,7 @@ Figure kinds: `decay`, `telemetry`, `test_loss`, `grad_norm`, `lengths`, `flow_h
 
 from __future__ import annotations
 
+import io
 import math
 import warnings
 import zlib
@@ -32,9 +34,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure as _MplFigure
 
 __all__ = [
     "PALETTE",
+    "NotebookFigure",
     "activation",
     "colour",
     "decay",
@@ -145,11 +149,21 @@ def _axes(ax: Any, figsize: tuple[float, float]) -> Any:
     return _figure(figsize).add_subplot()
 
 
+class NotebookFigure(_MplFigure):
+    """The Figure every function here draws on: a plain ``matplotlib.figure.Figure`` that
+    also shows itself as a PNG when it is a Jupyter cell's value (``_repr_png_``), so
+    ``ax.figure`` displays inline without pyplot and without changing any global setting."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        return buf.getvalue()
+
+
 def _figure(figsize: tuple[float, float]) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = NotebookFigure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)  # a renderer for savefig and tight boxes, without pyplot
     return fig
 

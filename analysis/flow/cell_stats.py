@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from analysis.flow.gradients import lyapunov_qr
+from analysis.flow.lyapunov import lyapunov_qr
 from analysis.flow.steps import static_step
 
 Array = jax.Array

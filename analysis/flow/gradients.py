@@ -9,7 +9,8 @@
 * `telemetry`: forget gate, gate saturation and state size along the sequence, the why
   (`analysis.flow.telemetry`).
 * `state_grad_norms`: the per-step norms for any cell with a dict carry
-  (`analysis.flow.state_norms`).
+  (`analysis.flow.state_norms`); `carry_lyapunov`: the Lyapunov spectrum of such a cell's
+  whole carry (`analysis.flow.cell_stats`).
 
 References:
     Bengio, Simard & Frasconi 1994 (vanishing gradients); Pascanu, Mikolov & Bengio 2013;
@@ -18,6 +19,7 @@ References:
 
 from __future__ import annotations
 
+from analysis.flow.cell_stats import carry_lyapunov
 from analysis.flow.fit import DecayFit, fit_decay
 from analysis.flow.losses import LOSSES, Loss, last_output_loss, mean_output_loss, resolve_loss
 from analysis.flow.lyapunov import lyapunov_qr, lyapunov_spectrum
@@ -31,6 +33,7 @@ __all__ = [
     "DecayFit",
     "GradNorms",
     "Loss",
+    "carry_lyapunov",
     "fit_decay",
     "frobenius_per_step",
     "last_output_loss",
