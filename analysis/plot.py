@@ -412,6 +412,12 @@ def decay(norms_or_results: Any, ax: Any = None, label: Any = None, state: str =
         x, med, lo, hi = _band(curves)
         _draw_band(ax, x, med, lo, hi, key, text, curves.shape[0])
         drawn.append((key, curves, med))
+    _decay_axes(ax, drawn, had, state)
+    return ax
+
+
+def _decay_axes(ax: Any, drawn: list, had: bool, state: str) -> None:
+    """The y range (the medians'), the off-axis marks, the labels and the legend."""
     bottom, top = _decay_limits([m for _, _, m in drawn])
     if had:  # drawing into a used Axes: keep what is there in view
         bottom, top = min(bottom, ax.get_ylim()[0]), max(top, ax.get_ylim()[1])
@@ -421,7 +427,6 @@ def decay(norms_or_results: Any, ax: Any = None, label: Any = None, state: str =
     ax.set_ylabel("log10 ‖∂L/∂h_t‖" if state == "h" else f"log10 ‖∂L/∂{state}_t‖")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="best", framealpha=0.85)
-    return ax
 
 
 def _decay_labels(items: Sequence[Any], label: Any) -> list[Any]:
@@ -1005,6 +1010,21 @@ def _curves(act: Any, lo: float, hi: float, n: int) -> dict[str, np.ndarray]:
         }
 
 
+def _activation_of(act: Any) -> Any:
+    """`act`, or the kernel of that name; TypeError for anything else."""
+    import kernels
+
+    if isinstance(act, str):
+        act = kernels.get(act)  # an unknown name: ValueError listing the registered ones
+    if not all(hasattr(act, a) for a in ("fn", "grad", "grad2", "kinks", "params", "name")):
+        raise _bad(
+            "activation", act,
+            "accepts an activation (kernels.get(name), kernels.from_formula(expr)) or a "
+            "kernel name (\"formula:EXPR\" included)",
+        )  # fmt: skip
+    return act
+
+
 def activation(act: Any, ax: Any = None, lo: float = -4.0, hi: float = 4.0) -> Any:
     """f, f' and f'' of an activation on one Axes, kinks marked: open circles the one-sided
     derivatives, a filled dot the value the kernel uses there (its convention).
@@ -1026,16 +1046,7 @@ def activation(act: Any, ax: Any = None, lo: float = -4.0, hi: float = 4.0) -> A
         >>> [line.get_label() for line in ax.get_lines()[:3]]
         ['f', "f'", "f''"]
     """
-    import kernels
-
-    if isinstance(act, str):
-        act = kernels.get(act)  # an unknown name: ValueError listing the registered ones
-    if not all(hasattr(act, a) for a in ("fn", "grad", "grad2", "kinks", "params", "name")):
-        raise _bad(
-            "activation", act,
-            "accepts an activation (kernels.get(name), kernels.from_formula(expr)) or a "
-            "kernel name (\"formula:EXPR\" included)",
-        )  # fmt: skip
+    act = _activation_of(act)
     ax = _axes(ax, (4.2, 3.2))
     data = _curves(act, lo, hi, 801)
     z = data["z"]
