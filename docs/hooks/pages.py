@@ -64,8 +64,10 @@ def _notebook_markdown(path: Path) -> str:
                 text = "".join(o.get("text", "") or o.get("data", {}).get("text/plain", ""))
                 if text:
                     out.append(f"```text\n{text}\n```")
-    # the notebook's own title first, then the run note
-    head, _, rest = out[1].partition("\n")
+    # the notebook's own title first (its file name if it has none), then the run note
+    head, _, rest = out[1].partition("\n") if len(out) > 1 else ("", "", "")
+    if not head.startswith("# "):
+        head, rest = f"# {path.stem}", out[1] if len(out) > 1 else ""
     return "\n\n".join([head, out[0], rest, *out[2:]]) + "\n"
 
 
@@ -75,7 +77,8 @@ def _examples() -> tuple[dict[str, str], list[dict[str, str]]]:
         md = _notebook_markdown(nb)
         path = f"examples/{nb.stem}.md"
         pages[path] = md
-        nav.append({md.splitlines()[0].lstrip("# ").split(":")[0]: path})
+        title = md.splitlines()[0].lstrip("# ").split(":")[0].replace("`", "")
+        nav.append({title: path})
     return pages, nav
 
 
