@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: report test lint format clean venv
+.PHONY: report test docs lint format clean venv
 
 # Installs take the versions pinned in constraints.txt (pip freeze of the environment the
 # tests last passed in), so a fresh checkout gets the same packages; pyproject.toml keeps ranges.
@@ -23,6 +23,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) install -q $(PIN) -e '.[dev]'
+	# the example notebooks and the docs site are tested, never skipped: no fallback here
+	$(PIP) install -q $(PIN) -e '.[notebooks,docs]'
 	# The PyTorch/Flax/Equinox peers are optional: tests that need them skip without them.
 	$(PIP) install -q $(PIN) -e '.[compare]' || echo "note: optional 'compare' extras did not install; peer tests will skip"
 	touch $@
@@ -39,9 +41,13 @@ test: $(VENV)/.installed-dev
 	# the order tests/conftest.py gives them (the longest first), not by their number of tests
 	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
+# The API reference and guide (mkdocs.yml), offline, warnings as errors; open site/index.html.
+docs: $(VENV)/.installed-dev
+	$(VENV)/bin/mkdocs build --strict
+
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) report .pytest_cache
+	rm -rf $(VENV) report site .pytest_cache

@@ -5,14 +5,20 @@ store in results.jsonl) and returns the matplotlib ``Axes`` it drew on (or a ``F
 multi-panel plot). Pass ``ax=`` to draw into your own figure; without it a new
 ``matplotlib.figure.Figure`` is made directly, not through pyplot, so nothing global changes
 (no backend switch, no rcParams, no open-figure list) and nothing is ever shown. Write a
-figure with ``ax.figure.savefig(...)``.
+figure with ``ax.figure.savefig(...)``; in Jupyter, end a cell with ``ax.figure`` (or
+``display(ax.figure)``) to see it inline (`NotebookFigure`), with any backend.
 
 One colour per variant, the same in every figure: `colour`. Example::
 
     >>> import numpy as np
     >>> from analysis import plot
     >>> ax = plot.decay(np.log(0.9) * np.arange(50)[::-1], label="f = 0.9")
-    >>> ax.figure.savefig("/tmp/decay.png")
+    >>> ax.figure.savefig("decay.png")
+
+For your own model: `decay` (``gradients.state_grad_norms``, ``per_step_grad_norms``, a
+sweep's folder), `flow_during_training` (``actgrad train``'s train.json), `lyapunov`
+(``gradients.lyapunov_spectrum``) and `activation` (any kernel, ``kernels.from_formula``
+included).
 
 Figure kinds: `decay`, `telemetry`, `test_loss`, `grad_norm`, `lengths`, `flow_heatmap`,
 `flow_half_life`, `gating_decay`, `activation`, `gallery`.
@@ -20,6 +26,7 @@ Figure kinds: `decay`, `telemetry`, `test_loss`, `grad_norm`, `lengths`, `flow_h
 
 from __future__ import annotations
 
+import io
 import math
 import warnings
 import zlib
@@ -27,12 +34,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure as _MplFigure
 
 __all__ = [
     "PALETTE",
+    "NotebookFigure",
     "activation",
     "colour",
     "decay",
+    "flow_during_training",
     "flow_half_life",
     "flow_heatmap",
     "gallery",
@@ -41,6 +51,7 @@ __all__ = [
     "init_vs_training",
     "lengths",
     "linestyle",
+    "lyapunov",
     "lyapunov_spectra",
     "telemetry",
     "test_loss",
@@ -138,11 +149,21 @@ def _axes(ax: Any, figsize: tuple[float, float]) -> Any:
     return _figure(figsize).add_subplot()
 
 
+class NotebookFigure(_MplFigure):
+    """The Figure every function here draws on: a plain ``matplotlib.figure.Figure`` that
+    also shows itself as a PNG when it is a Jupyter cell's value (``_repr_png_``), so
+    ``ax.figure`` displays inline without pyplot and without changing any global setting."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        return buf.getvalue()
+
+
 def _figure(figsize: tuple[float, float]) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = NotebookFigure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)  # a renderer for savefig and tight boxes, without pyplot
     return fig
 
@@ -224,20 +245,95 @@ def _log10_h(item: Any) -> tuple[np.ndarray, Mapping | None]:
             return _matrix(norms["log_h"]) / _LN10, item
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log10(_matrix(norms["h"])), item  # float32 zeros (underflow) -> gaps
-    log_h = getattr(item, "log_h", item)
-    return np.atleast_2d(np.asarray(log_h, np.float64)) / _LN10, None
+    return np.atleast_2d(np.asarray(item, np.float64)) / _LN10, None
 
 
-def _decay_items(data: Any) -> list[Any]:
-    if hasattr(data, "log_h") or isinstance(data, Mapping):
-        return [data]
-    if isinstance(data, Sequence) and data and isinstance(data[0], Mapping):
-        return list(data)
-    return [data]
+_DECAY_ACCEPTS = (
+    "accepts the dict of gradients.state_grad_norms, the result of "
+    "gradients.per_step_grad_norms, an array of natural-log norms (T,) or (S, T), a stored "
+    "decay record, a sweep's results directory (holding results.jsonl), or a list of them"
+)
+
+
+def _bad(func: str, got: Any, accepts: str, error: type = TypeError) -> Exception:
+    """One line: the function, what it got (type and a short repr), what it accepts."""
+    text = repr(got)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return error(f"plot.{func}: got {type(got).__name__} {text}; it {accepts}")
+
+
+def _results_dir(path: Any, func: str, need: str) -> list[Mapping]:
+    """The records of a sweep's folder (or of its results.jsonl) that hold ``result[need]``."""
+    import os
+
+    from analysis.experiments.store import RESULTS_FILE, ResultsStore
+
+    folder = os.fspath(path)
+    if os.path.basename(folder) == RESULTS_FILE:
+        folder = os.path.dirname(folder) or "."
+    if not os.path.isfile(os.path.join(folder, RESULTS_FILE)):
+        raise ValueError(f"plot.{func}: {folder!r} holds no {RESULTS_FILE} (a sweep's results)")
+    records = [r for r in ResultsStore(folder).load().values() if need in r.get("result", {})]
+    if not records:
+        raise ValueError(f"plot.{func}: {folder}/{RESULTS_FILE} holds no record with {need!r}")
+    return records
+
+
+def _state_logs(item: Any, state: str) -> np.ndarray:
+    """Natural-log norms of `state` from a `state_grad_norms` dict or a `GradNorms`."""
+    if isinstance(item, Mapping):
+        if f"log_{state}" in item:
+            return np.asarray(item[f"log_{state}"], np.float64)
+        if state in item:
+            with np.errstate(divide="ignore"):
+                return np.log(np.asarray(item[state], np.float64))
+        states = sorted(k for k in item if not str(k).startswith("log_"))
+        raise ValueError(f"plot.decay: no state {state!r} in the norms; states: {states}")
+    return np.asarray(getattr(item, f"log_{state}"), np.float64)
+
+
+def _is_numeric(data: Any) -> bool:
+    try:
+        a = np.asarray(data)
+    except (ValueError, TypeError):  # ragged nested lists
+        return False
+    return a.dtype.kind in "fiu" and a.ndim in (1, 2) and a.size > 0
+
+
+def _decay_items(data: Any, state: str) -> list[Any]:
+    """Each curve to draw: a stored record, or (S, T) natural-log norms in time order."""
+    import os
+
+    if isinstance(data, str | os.PathLike):
+        return _results_dir(data, "decay", "norms")
+    if isinstance(data, Mapping):
+        return [data] if "result" in data else [np.atleast_2d(_state_logs(data, state))]
+    if hasattr(data, f"log_{state}"):
+        return [np.atleast_2d(_state_logs(data, state))]
+    if _is_numeric(data):
+        return [np.atleast_2d(np.asarray(data, np.float64))]
+    if isinstance(data, Sequence) and not isinstance(data, bytes) and data:
+        if all(isinstance(d, int | float) for d in data):  # a list of numbers, non-finite ones
+            return [np.atleast_2d(np.asarray(data, np.float64))]
+        return [item for d in data for item in _decay_items(d, state)]
+    raise _bad("decay", data, _DECAY_ACCEPTS)
+
+
+def _fit_text(curves: np.ndarray) -> str:
+    """(S, T) log10 norms in time order -> the gradient-flow class with its half-life, from the fit of the median ln-norm curve
+    (`gradients.fit_decay`), as `analysis.flow.classify.describe` words it."""
+    from analysis.flow import classify
+    from analysis.flow.fit import fit_decay
+
+    _, med, _, _ = _band(curves)  # median over seeds, time order
+    fit = fit_decay(log_norms=med * _LN10)
+    if math.isnan(fit.rate):
+        return "no fit (fewer than 2 finite steps)"
+    return classify.describe(fit.rate, fit.half_life, bool(np.isfinite(curves).all()))
 
 
 def _describe(record: Mapping, curves: np.ndarray) -> str:
-    """The record's gradient-flow class, as `analysis.flow.classify.describe` words it."""
+    """The record's gradient-flow class with its half-life, as `classify.describe` words it."""
     from analysis.flow import classify
 
     res = record["result"]
@@ -260,26 +356,36 @@ def _decay_limits(medians: Sequence[np.ndarray]) -> tuple[float, float]:
     return float(v.min()) - pad, float(v.max()) + pad
 
 
-def decay(norms_or_results: Any, ax: Any = None, label: Any = None) -> Any:
-    """log10 ||dL/dh_t|| against steps back from the last step T.
+def decay(norms_or_results: Any, ax: Any = None, label: Any = None, state: str = "h") -> Any:
+    """log10 ||dL/dh_t|| against steps back from the last step T, the half-life in the legend.
+
+    The y axis is log10 of the norm (a log scale drawn from the log norms, which stay finite
+    where the norm itself underflows to 0). The legend gives each curve's gradient-flow class
+    with its half-life ln 2 / -rate (`gradients.fit_decay` of the median curve; a stored
+    record's own fit).
 
     Args:
-        norms_or_results: one of
-            * an object with ``.log_h`` (natural-log norms in time order, shape (T,) or (S, T)),
-              e.g. ``analysis.gradients.per_step_grad_norms(...)``;
+        norms_or_results: what you have, one or a list of
+            * the dict of ``gradients.state_grad_norms`` ({"h": (T,), "log_h": (T,), ...});
+            * the result of ``gradients.per_step_grad_norms`` (``.log_h``);
             * an array of natural-log norms in time order, (T,) or (S, T) for S seeds;
-            * a stored decay record (a results.jsonl line of ``actgrad decay``) or a list of
-              them: one curve per record, the median over its seeds with a min-max band, the
-              legend giving its gradient-flow class.
+            * a stored decay record (a results.jsonl line of ``actgrad decay``), or a sweep's
+              results directory (or its results.jsonl): one curve per record.
             Several seeds draw the median and a min-max band. The y axis spans the medians:
             a seed whose norm goes non-finite (x) or above the axis (triangle) is marked at
             the top edge, at the first step back where it does, instead of stretching it.
         ax: the Axes to draw on; a new Figure's Axes if None.
-        label: the legend label (one curve), or one label per record; records default to
+        label: the legend label (one curve), or one label per curve; records default to
             their variant ("candidate/output") and colour by label (`colour`).
+        state: which state's norms a dict or ``per_step_grad_norms`` result gives ("h",
+            "c", or a cell's own state name).
 
     Returns:
         the Axes.
+
+    Raises:
+        TypeError: something that is not norms or results (the message says what it got).
+        ValueError: a folder without results.jsonl, or a state the norms do not have.
 
     Example::
 
@@ -289,36 +395,56 @@ def decay(norms_or_results: Any, ax: Any = None, label: Any = None) -> Any:
         >>> ax = plot.decay(log_h, label="f = 0.9")
         >>> ax.get_lines()[0].get_ydata()[:3].round(3)
         array([ 0.   , -0.046, -0.092])
+        >>> ax.get_legend().get_texts()[0].get_text()
+        'f = 0.9: vanishing (half-life 6.58 steps)'
     """
+    items = _decay_items(norms_or_results, state)
     ax = _axes(ax, (7.5, 4.6))
-    items = _decay_items(norms_or_results)
     had = bool(ax.get_lines())
-    if isinstance(items[0], Mapping):
-        labels: list[Any] = _labels(items, label)
-    else:
-        labels = [label] * len(items) if label is None or isinstance(label, str) else list(label)
+    labels = _decay_labels(items, label)
     drawn = []
     for item, name in zip(items, labels, strict=True):
         curves, record = _log10_h(item)
+        fit = _describe(record, curves) if record is not None else _fit_text(curves)
         curves = curves[:, ::-1]  # column j = j steps back from T
         key = name if name is not None else "curve"
-        text = name
-        if record is not None and name is not None:
-            text = f"{name}: {_describe(record, curves)}".rstrip(": ")
+        text = f"{name}: {fit}".rstrip(": ") if name is not None else fit
         x, med, lo, hi = _band(curves)
         _draw_band(ax, x, med, lo, hi, key, text, curves.shape[0])
         drawn.append((key, curves, med))
+    _decay_axes(ax, drawn, had, state)
+    return ax
+
+
+def _decay_axes(ax: Any, drawn: list, had: bool, state: str) -> None:
+    """The y range (the medians'), the off-axis marks, the labels and the legend."""
     bottom, top = _decay_limits([m for _, _, m in drawn])
     if had:  # drawing into a used Axes: keep what is there in view
         bottom, top = min(bottom, ax.get_ylim()[0]), max(top, ax.get_ylim()[1])
     ax.set_ylim(bottom, top)
-    marked = _mark_off_axis(ax, drawn, top)
+    _mark_off_axis(ax, drawn, top)
     ax.set_xlabel(_STEPS_BACK)
-    ax.set_ylabel("log10 ‖∂L/∂h_t‖")
+    ax.set_ylabel("log10 ‖∂L/∂h_t‖" if state == "h" else f"log10 ‖∂L/∂{state}_t‖")
     ax.grid(True, alpha=0.3)
-    if any(lbl is not None for lbl in labels) or marked:
-        ax.legend(fontsize=8, loc="best", framealpha=0.85)
-    return ax
+    ax.legend(fontsize=8, loc="best", framealpha=0.85)
+
+
+def _decay_labels(items: Sequence[Any], label: Any) -> list[Any]:
+    """One label per curve: the given one(s); else a record's variant, "curve i" for
+    several bare curves, none for one."""
+    if label is not None and not isinstance(label, str):
+        names = [str(x) for x in label]
+        if len(names) != len(items):
+            raise ValueError(f"plot.decay: {len(names)} labels for {len(items)} curves")
+        return names
+    return [
+        label
+        if label is not None
+        else _record_label(item.get("config", {}))
+        if isinstance(item, Mapping)
+        else (f"curve {i + 1}" if len(items) > 1 else None)
+        for i, item in enumerate(items)
+    ]
 
 
 def _mark_off_axis(ax: Any, drawn: Sequence[tuple[str, np.ndarray, Any]], top: float) -> bool:
@@ -729,6 +855,104 @@ def flow_half_life(rows: Sequence[Any], ax: Any = None) -> Any:
     return ax
 
 
+_FLOW_ACCEPTS = (
+    "accepts a train.json (its path, its folder, or the dict loaded from it), a sweep's "
+    "results directory of `actgrad train`, a stored train record or train.json variant "
+    "(with per_seed[i].flow_snapshots), or a list of them"
+)
+
+
+def _train_runs(data: Any) -> list[Mapping]:
+    """Train records ({"config", "result"}) or train.json variants ({"label", "config",
+    "per_seed", ...}) from what `flow_during_training` accepts."""
+    import json
+    import os
+
+    if isinstance(data, str | os.PathLike):
+        path = os.fspath(data)
+        if os.path.isdir(path) and os.path.isfile(os.path.join(path, "train.json")):
+            path = os.path.join(path, "train.json")
+        if os.path.isfile(path) and path.endswith(".json"):
+            with open(path, encoding="utf-8") as fh:
+                return _train_runs(json.load(fh))
+        return _results_dir(path, "flow_during_training", "per_seed")
+    if isinstance(data, Mapping):
+        if "variants" in data:  # train.json
+            return [dict(v) for v in data["variants"]]
+        if "per_seed" in data or "per_seed" in data.get("result", {}):
+            return [data]
+    elif isinstance(data, Sequence) and not isinstance(data, bytes) and data:
+        return [run for d in data for run in _train_runs(d)]
+    raise _bad("flow_during_training", data, _FLOW_ACCEPTS)
+
+
+def _flow_row(run: Mapping, name: str) -> Any:
+    """The half-life of ||dL/dh|| at each snapshot step: median rate over seeds with its
+    bootstrap 95% interval, turned into a half-life (`stats.half_life_of`), as the report's
+    tables compute it (`analysis.report.summarise.flow_rows`)."""
+    from types import SimpleNamespace
+
+    from analysis.util import stats
+
+    per = (run["result"] if "result" in run else run)["per_seed"]
+    snaps = [s for p in per for s in p.get("flow_snapshots") or []]
+    steps = sorted({int(s["step"]) for s in snaps})
+    rates = [
+        stats.median_bootstrap([float(s["rate"]) for s in snaps if s["step"] == st]) for st in steps
+    ]
+    length = run.get("config", {}).get("length", 0)
+    return SimpleNamespace(
+        variant=name, T=int(length), steps=tuple(steps),
+        half_life=tuple(stats.half_life_of(r) for r in rates),
+    )  # fmt: skip
+
+
+def flow_during_training(runs: Any, ax: Any = None, label: Any = None) -> Any:
+    """Gradient flow during training: the half-life of ||dL/dh_t|| at each snapshot step,
+    one line per run (median over seeds, band: its bootstrap 95% interval), dotted: the
+    run's sequence length T. Drawn by `flow_half_life`.
+
+    Args:
+        runs: what ``actgrad train --snapshots N`` wrote: the path of its train.json (or its
+            folder, or the folder's results.jsonl), the dict loaded from train.json, one of
+            its ``variants`` or a stored train record, or a list of them. Each seed's
+            ``flow_snapshots`` is a list of {step, log_h, rate, half_life, lyapunov_max,
+            max_abs_c}; a run without snapshots is left out.
+        ax: the Axes to draw on; a new Figure's Axes if None.
+        label: one label per run (default: train.json's label, else the variant).
+
+    Returns:
+        the Axes (log y axis).
+
+    Raises:
+        TypeError: something that is not training results (the message says what it got).
+        ValueError: no run kept snapshots.
+
+    Example::
+
+        >>> from analysis import plot
+        >>> snap = lambda step, rate: {"step": step, "rate": rate}
+        >>> run = {"label": "tanh", "config": {"length": 50}, "per_seed": [
+        ...     {"flow_snapshots": [snap(0, -0.2), snap(100, -0.05)]}]}
+        >>> ax = plot.flow_during_training(run)
+        >>> ax.get_lines()[0].get_ydata().round(2)
+        array([ 3.47, 13.86])
+    """
+    found = _train_runs(runs)
+    names = [name for name, _ in _train_items(found, label)]
+    rows = sorted(
+        (_flow_row(run, name) for run, name in zip(found, names, strict=True) if _snaps(run)),
+        key=lambda r: (r.variant, r.T),
+    )
+    if not rows:
+        raise ValueError("plot.flow_during_training: no run kept flow_snapshots (--snapshots N)")
+    return flow_half_life(rows, ax=ax)
+
+
+def _snaps(run: Mapping) -> bool:
+    return any(p.get("flow_snapshots") for p in (run.get("result") or run)["per_seed"])
+
+
 # ---------------------------------------------------------------------------- gating
 
 
@@ -786,12 +1010,28 @@ def _curves(act: Any, lo: float, hi: float, n: int) -> dict[str, np.ndarray]:
         }
 
 
+def _activation_of(act: Any) -> Any:
+    """`act`, or the kernel of that name; TypeError for anything else."""
+    import kernels
+
+    if isinstance(act, str):
+        act = kernels.get(act)  # an unknown name: ValueError listing the registered ones
+    if not all(hasattr(act, a) for a in ("fn", "grad", "grad2", "kinks", "params", "name")):
+        raise _bad(
+            "activation", act,
+            "accepts an activation (kernels.get(name), kernels.from_formula(expr)) or a "
+            "kernel name (\"formula:EXPR\" included)",
+        )  # fmt: skip
+    return act
+
+
 def activation(act: Any, ax: Any = None, lo: float = -4.0, hi: float = 4.0) -> Any:
     """f, f' and f'' of an activation on one Axes, kinks marked: open circles the one-sided
     derivatives, a filled dot the value the kernel uses there (its convention).
 
     Args:
-        act: a ``kernels.get(name)`` activation (fn, grad, grad2, kinks, params) or its name.
+        act: a ``kernels.get(name)`` or ``kernels.from_formula(expr)`` activation (fn, grad,
+            grad2, kinks, params) or its name ("formula:EXPR" included).
         ax: the Axes to draw on; a new Figure's Axes if None.
         lo, hi: the z range.
 
@@ -806,10 +1046,7 @@ def activation(act: Any, ax: Any = None, lo: float = -4.0, hi: float = 4.0) -> A
         >>> [line.get_label() for line in ax.get_lines()[:3]]
         ['f', "f'", "f''"]
     """
-    import kernels
-
-    if isinstance(act, str):
-        act = kernels.get(act)
+    act = _activation_of(act)
     ax = _axes(ax, (4.2, 3.2))
     data = _curves(act, lo, hi, 801)
     z = data["z"]
@@ -934,6 +1171,84 @@ def init_vs_training(points: Sequence[tuple[str, Any, Any]], ax: Any = None) -> 
     return ax
 
 
+def _spectra(data: Any, label: Any) -> list[tuple[Any, np.ndarray]]:
+    """(label, (S, k) exponents) per spectrum of what `lyapunov` accepts."""
+    accepts = (
+        "accepts exponents (k,) or (S, k) for S seeds (gradients.lyapunov_spectrum, "
+        "gradients.lyapunov_qr), a dict label -> exponents, or a list of exponent arrays"
+    )
+    if isinstance(data, Mapping):
+        if not data:
+            raise _bad("lyapunov", data, accepts, ValueError)
+        pairs = [(str(k), v) for k, v in data.items()]
+    elif _is_numeric(data):
+        pairs = [(label, data)]
+    elif isinstance(data, Sequence) and data and all(_is_numeric(d) for d in data):
+        names = list(label) if label is not None and not isinstance(label, str) else None
+        pairs = [(names[i] if names else f"spectrum {i + 1}", d) for i, d in enumerate(data)]
+    else:
+        raise _bad("lyapunov", data, accepts)
+    return [(name, np.atleast_2d(_floats(np.ravel(v)).reshape(np.shape(v)))) for name, v in pairs]
+
+
+def lyapunov(
+    exponents: Any,
+    ax: Any = None,
+    label: Any = None,
+    *,
+    fraction: bool = False,
+    color: str | None = None,
+) -> Any:
+    """A Lyapunov spectrum: lambda_i (per step) against i, descending; the legend gives
+    lambda_1 and, when it is negative, the steps a perturbation takes to halve (ln 2 /
+    -lambda_1). Several seeds (rows) draw the median and a min-max band.
+
+    Args:
+        exponents: (k,) or (S, k) exponents per step, descending, e.g.
+            ``gradients.lyapunov_spectrum(params, xs, cfg, k=8)``; a dict label -> exponents;
+            or a list of them (one line each).
+        ax: the Axes to draw on; a new Figure's Axes if None.
+        label: the legend label (one spectrum) or one per spectrum of a list.
+        fraction: x is (i + 0.5) / k instead of i = 1..k (spectra of different sizes).
+        color: one colour for every line (default: each label's `colour`).
+
+    Returns:
+        the Axes.
+
+    Raises:
+        TypeError: something that is not exponents (the message says what it got).
+
+    Example::
+
+        >>> from analysis import plot
+        >>> ax = plot.lyapunov([-0.05, -0.2, -0.9], label="my cell")
+        >>> ax.get_lines()[0].get_xdata().tolist()
+        [1.0, 2.0, 3.0]
+        >>> ax.get_legend().get_texts()[0].get_text()
+        'my cell: λ₁ = -0.05 per step (halves in 13.9 steps)'
+    """
+    ax = _axes(ax, (6.4, 4.0))
+    for name, rows in _spectra(exponents, label):
+        k = rows.shape[1]
+        x = (np.arange(k) + 0.5) / k if fraction else np.arange(1.0, k + 1.0)
+        _, med, lo, hi = _band(rows)
+        top = float(med[0])
+        text = f"λ₁ = {top:.3g} per step"
+        if top < 0:
+            text += f" (halves in {math.log(2) / -top:.3g} steps)"
+        text = f"{name}: {text}" if name is not None else text
+        c = color or colour(str(name))
+        ax.plot(x, med, color=c, lw=1.4, marker="o" if k <= 32 else None, ms=3, label=text)
+        if rows.shape[0] > 1:
+            ax.fill_between(x, lo, hi, color=c, alpha=0.18, lw=0)
+    ax.axhline(0.0, color="0.6", lw=0.8)
+    ax.set_xlabel("i / N" if fraction else "exponent index i")
+    ax.set_ylabel("Lyapunov exponent λ_i (per step)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
 def lyapunov_spectra(
     spectra: Mapping[float, Sequence[float]],
     published: Sequence[Any],
@@ -962,17 +1277,12 @@ def lyapunov_spectra(
     """
     ax = _axes(ax, (6.4, 4.0))
     for i, (g, spec) in enumerate(sorted(spectra.items())):
-        e = _floats(spec)
-        name = f"g = {float(g):g}"
         c = PALETTE[(i + 1) % len(PALETTE)]  # one colour per gain, never shared
-        ax.plot((np.arange(e.size) + 0.5) / e.size, e, color=c, lw=1.4, label=f"{name} (ours)")
+        lyapunov(spec, ax=ax, label=f"g = {float(g):g} (ours)", fraction=True, color=c)
         for p in published:
             if float(p.g) == float(g):
                 ax.plot([0.0], [p.max_exponent], "o", mfc="none", color=c, ms=7)
                 ax.axvline(p.unstable_fraction, color=c, ls=":", lw=1.0)
-    ax.axhline(0.0, color="0.6", lw=0.8)
-    ax.set_xlabel("i / N")
-    ax.set_ylabel("Lyapunov exponent λ_i (per step)")
     ax.set_xlim(0.0, 1.0)
     ax.legend(
         fontsize=8,

@@ -1,12 +1,16 @@
 """actgrad kernels: activation functions with stable forwards and hand-written derivatives.
 
->>> import kernels
->>> act = kernels.get("tanh")
->>> act.fn(0.5), act.grad(0.5), act.grad2(0.5)
->>> mine = kernels.from_formula("z/(1+|z|)", name="my_softsign")   # or "formula:z/(1+|z|)"
-
 Importing the submodules registers their kernels. ``get("formula:EXPR")`` builds the
 activation of EXPR on first use, so every place that takes a kernel name takes a formula.
+
+Examples:
+    >>> import kernels
+    >>> act = kernels.get("tanh")
+    >>> [round(float(v), 6) for v in (act.fn(0.5), act.grad(0.5), act.grad2(0.5))]
+    [0.462117, 0.786448, -0.726862]
+    >>> mine = kernels.from_formula("z/(1+|z|)", name="my_softsign")  # or "formula:z/(1+|z|)"
+    >>> round(float(mine.grad(1.0)), 6)  # 1/(1+|z|)^2
+    0.25
 """
 
 from kernels import piecewise, smooth, smooth_relu  # noqa: F401  (registration side effect)

@@ -77,6 +77,7 @@ def _users_codegen(request):
 _LONGEST_FIRST = (
     "report/test_report.py",
     "report/test_full.py",
+    "examples/test_notebooks.py",
     "cells/test_fast_lstm.py",
     "bench/test_bench.py",
     "experiments/test_multiprocess.py",

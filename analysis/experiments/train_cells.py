@@ -28,7 +28,7 @@ def run_cell(params: Any, x: Array, cell: Cell) -> tuple[Array, Array, Array]:
     """The cell over the whole sequence, also returning max |state| over all steps.
 
     Formula: carry_t, h_t = cell.step(params, carry_{t-1}, x_t) from carry_0 = zeros;
-    max_abs = max_{t, s, b, j} |carry_t[s][b, j]| (nan if any state is nan).
+    ``max_abs = max_{t, s, b, j} |carry_t[s][b, j]|`` (nan if any state is nan).
 
     Args:
         params: the cell's params (``cell.init``).

@@ -9,7 +9,8 @@
 * `telemetry`: forget gate, gate saturation and state size along the sequence, the why
   (`analysis.flow.telemetry`).
 * `state_grad_norms`: the per-step norms for any cell with a dict carry
-  (`analysis.flow.state_norms`).
+  (`analysis.flow.state_norms`); `carry_lyapunov`: the Lyapunov spectrum of such a cell's
+  whole carry (`analysis.flow.cell_stats`).
 * `jacobian_singular_values`, `log10_condition`: the per-step Jacobian's extreme singular
   values and the long-term Jacobian's condition number (`analysis.flow.conditioning`).
 * `flossing_loss`: gradient flossing's loss on the top Lyapunov exponents of any cell's whole
@@ -22,6 +23,7 @@ References:
 
 from __future__ import annotations
 
+from analysis.flow.cell_stats import carry_lyapunov
 from analysis.flow.conditioning import jacobian_singular_values, log10_condition
 from analysis.flow.fit import DecayFit, fit_decay
 from analysis.flow.flossing import flossing_loss
@@ -37,6 +39,7 @@ __all__ = [
     "DecayFit",
     "GradNorms",
     "Loss",
+    "carry_lyapunov",
     "fit_decay",
     "flossing_loss",
     "frobenius_per_step",

@@ -109,7 +109,9 @@ def _flow(cfg: ReportConfig, out: Path, records: Sequence[Mapping]) -> list[Entr
     if not main:
         return []
     save_figure(plot.flow_heatmap(main), out, "flow_heatmap", None)
-    save_figure(plot.flow_half_life(summarise.flow_rows(main)).figure, out, "flow_half_life", None)
+    labels = [summarise.variant_of(r["config"]) for r in main]
+    ax = plot.flow_during_training(main, label=labels)
+    save_figure(ax.figure, out, "flow_half_life", None)
     return [("flow_heatmap", "flow_heatmap", {}), ("flow_half_life", "flow_half_life", {})]
 
 

@@ -112,7 +112,9 @@ def spectrum(seed: int, g: float, n: int, t_burn: int, t_obs: int) -> np.ndarray
         float64 exponents, descending.
 
     Example:
-        >>> s = spectrum(0, 2.0, 16, 100, 200)
+        >>> import jax
+        >>> with jax.enable_x64(True):
+        ...     s = spectrum(0, 2.0, 16, 100, 200)
         >>> s.shape, bool(s[0] >= s[-1])
         ((16,), True)
     """

@@ -6,7 +6,9 @@ The parser builds only a restricted tree (never `eval`, `exec` or `sympify`).
 
 >>> from kernels import formula
 >>> tree = formula.parse("z/(1+|z|)")
->>> formula.to_numpy(formula.derivative(tree))
+>>> df = formula.to_numpy(formula.derivative(tree))  # 1/(1+|z|)^2
+>>> df([0.0, 1.0]).tolist()
+[1.0, 0.25]
 
 The modules of this package (``tree``, ``conditions``, ``derive``, ``lower``, ...) are public
 too: the checker in `analysis.checks` walks the trees and their conditions.

@@ -108,7 +108,7 @@ def test_decay_draws_log10_of_the_norms_it_is_given():
     (line,) = ax.get_lines()
     np.testing.assert_allclose(line.get_ydata(), [0.0, -1.0, -2.0, -3.0, -4.0])
     np.testing.assert_array_equal(line.get_xdata(), np.arange(5))  # steps back from T
-    assert line.get_label() == "mine"
+    assert line.get_label().startswith("mine: vanishing (half-life ")
     # an object with .log_h (what gradients.per_step_grad_norms returns) draws the same
     ax2 = plot.decay(SimpleNamespace(log_h=log_h))
     np.testing.assert_allclose(ax2.get_lines()[0].get_ydata(), line.get_ydata())
