@@ -234,9 +234,10 @@ def load(name: str, *, delay: int = 0) -> Dataset:
         sources.DataFileError (a ValueError): a missing file (naming the fix) or one that
         does not parse (naming the file and the line).
 
-    >>> ds = load("digits", delay=8)
-    >>> ds.x_train.shape, ds.x_test.shape, ds.info["split"]["seed"]
-    ((1347, 72, 1), (450, 72, 1), 0)
+    Examples:
+        >>> ds = load("digits", delay=8)
+        >>> ds.x_train.shape, ds.x_test.shape, ds.info["split"]["seed"]
+        ((1347, 72, 1), (450, 72, 1), 0)
     """
     _check_name(name)
     delay = _check_delay(name, delay)

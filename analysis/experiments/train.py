@@ -333,9 +333,7 @@ def train(
         test_loss[i] (0: at initialisation). ``snapshot_s`` is the time of every snapshot after
         the first (which compiles, ``snapshot_first_s``); ``wall_s`` includes both.
     """
-    lrs = [float(cfg.lr)] * len(seeds) if lrs is None else [float(a) for a in lrs]
-    if len(lrs) != len(seeds) or not all(math.isfinite(a) and a > 0 for a in lrs):
-        raise ValueError(f"train: lrs must be {len(seeds)} finite numbers > 0, got {lrs!r}")
+    lrs = _learning_rates(cfg, seeds, lrs)
     # A budget shorter than one chunk runs one shorter chunk, not a masked long one.
     run = program_config(replace(cfg, eval_every=min(cfg.eval_every, cfg.steps)))
     task = run.task_spec()
@@ -367,6 +365,17 @@ def train(
         "snapshot_first_s": log.snap_first_s,
         "per_seed": _with_floss(rows, floss),
     }
+
+
+def _learning_rates(
+    cfg: TrainConfig, seeds: Sequence[int], lrs: Sequence[float] | None
+) -> list[float]:
+    """One learning rate per seed: ``lrs``, or ``cfg.lr`` for every seed; ValueError unless
+    there is one finite rate > 0 per seed."""
+    lrs = [float(cfg.lr)] * len(seeds) if lrs is None else [float(a) for a in lrs]
+    if len(lrs) != len(seeds) or not all(math.isfinite(a) and a > 0 for a in lrs):
+        raise ValueError(f"train: lrs must be {len(seeds)} finite numbers > 0, got {lrs!r}")
+    return lrs
 
 
 def _exponent_fn(cfg: TrainConfig) -> Any:

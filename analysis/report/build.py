@@ -25,6 +25,8 @@ from analysis.report import compare, gating, realdata, remedies, stages, summari
 from analysis.report.config import PRESETS, STAGES, ReportConfig, preset
 from analysis.report.model import (
     SCHEMA,
+    Comparison,
+    Family,
     PropertyRow,
     Report,
     SettingRows,
@@ -316,29 +318,19 @@ def summarise_run(
         cfg: the report's knobs; m: the measurements; meta: `run_metadata()`;
         timings: stage -> seconds (the dict `build` keeps filling).
     """
-    decay = summarise.decay_rows(m["decay_records"])
-    training = summarise.training_rows(m["train_records"])
-    tuning = summarise.rate_rows(m["tune_records"])
-    neighbours = summarise.training_rows(m["neighbours"])
-    gated = summarise.gating_rows(_gating_pairs(cfg), m["gating"])
-    settings = _setting_rows(cfg, m["settings"])
-    remedy_rows = remedies.remedy_rows(m["remedies"])
-    real_rows = realdata.real_rows(m["real"])
-    comparisons, families = compare.compare_all(
-        decay,
-        training,
-        gated,
-        cfg.train_length,
-        decay_families(cfg),
-        slope_tests(cfg, m["properties"]),
-        summarise.init_vs_training(decay, training, gated, cfg.train_forget_bias, cfg.train_length),
-        cfg.reference_passes,
-        [(st.key, st.training) for st in settings],
-        neighbours,
-        remedy_rows,
-        real_rows,
-    )
-    gated_rates = [g.search.chosen for g in gated if g.search is not None]
+    rows = {
+        "decay": summarise.decay_rows(m["decay_records"]),
+        "training": summarise.training_rows(m["train_records"]),
+        "tuning": summarise.rate_rows(m["tune_records"]),
+        "neighbours": summarise.training_rows(m["neighbours"]),
+        "gating": summarise.gating_rows(_gating_pairs(cfg), m["gating"]),
+        "settings": _setting_rows(cfg, m["settings"]),
+        "remedies": remedies.remedy_rows(m["remedies"]),
+        "real": realdata.real_rows(m["real"]),
+    }
+    comparisons, families = _comparisons(cfg, m, rows)
+    gated_rates = [g.search.chosen for g in rows["gating"] if g.search is not None]
+    chosen = {r.variant: r.chosen for r in rows["tuning"]}
     return Report(
         schema=SCHEMA,
         command=command(cfg),
@@ -346,14 +338,8 @@ def summarise_run(
         meta=dict(meta),
         timings_s=timings,
         cost=_cost(m),
-        decay=decay,
-        training=training,
-        tuning=tuning,
-        neighbours=neighbours,
-        settings=settings,
-        lengths=summarise.length_rows(training, cfg.length_variants, cfg.train_lengths),
+        lengths=summarise.length_rows(rows["training"], cfg.length_variants, cfg.train_lengths),
         flow=summarise.flow_rows(m["train_records"]),
-        gating=gated,
         gating_reused=dict(m["gating"].get("reused") or {"decay": 0, "train": 0}),
         properties=m["properties"],
         comparisons=comparisons,
@@ -363,11 +349,31 @@ def summarise_run(
         costs=dict(m["costs"]),
         verify=tuple(m["verify"]),
         figures=(),
-        reproduce=reproduce_commands(cfg, {r.variant: r.chosen for r in tuning}, gated_rates),
+        reproduce=reproduce_commands(cfg, chosen, gated_rates),
         literature=tuple(summarise.reproduced(r, r["figure"]) for r in m["literature"]),
         remedy_swaps=tuple(m["remedies"]["swaps"]),
-        remedies=remedy_rows,
-        real=real_rows,
+        **rows,
+    )
+
+
+def _comparisons(
+    cfg: ReportConfig, m: Mapping[str, Any], rows: Mapping[str, Any]
+) -> tuple[tuple[Comparison, ...], tuple[Family, ...]]:
+    """Every comparison of the page (`compare.compare_all`) from the run's rows."""
+    decay, training, gated = rows["decay"], rows["training"], rows["gating"]
+    return compare.compare_all(
+        decay,
+        training,
+        gated,
+        cfg.train_length,
+        decay_families(cfg),
+        slope_tests(cfg, m["properties"]),
+        summarise.init_vs_training(decay, training, gated, cfg.train_forget_bias, cfg.train_length),
+        cfg.reference_passes,
+        [(st.key, st.training) for st in rows["settings"]],
+        rows["neighbours"],
+        rows["remedies"],
+        rows["real"],
     )
 
 

@@ -149,25 +149,19 @@ def compare_all(
     Args:
         decay, training, gating: the report's rows; train_length: the main training length;
         decay_families: the decay-rate families, declared by the caller.
-        slopes: the ``slope`` family's tests, each (slot, forget bias, [(variant, slope at
-            0)]): does the decay rate rise with the slope of the activation in that slot
-            (Spearman's rank correlation, permutation p-value)? One explanation of the
-            initialisation ranking, tested against the measured rates.
-        init_pairs: `summarise.init_vs_training`'s pairs: the ``init_predicts`` family, per
-            group, asks whether the solve rate rises with the decay rate at initialisation
-            (Spearman's rank correlation, permutation p-value).
+        slopes: the ``slope`` family, each (slot, forget bias, [(variant, slope at 0)]):
+            does the decay rate rise with the activation's slope at 0 (Spearman, permutation)?
+        init_pairs: `summarise.init_vs_training`'s pairs: ``init_predicts``, per group, does
+            the solve rate rise with the decay rate at initialisation (Spearman)?
         passes: the share of seeds the standard LSTM must solve at a length for any swap to
             be judged there.
         settings: further settings, each (key, its training rows): the training families
             again, as ``train_{slot}_T{T}_{key}``, against the standard LSTM of that setting.
-        neighbours: rows trained at the grid's neighbours of their chosen rate: the
-            ``neighbours_T{T}`` family, each against the standard LSTM at its chosen rate
-            (setting "T = {T}, lr = {rate}"), where the standard LSTM passes.
-        remedies: swaps trained with a remedy: the ``remedies_T{T}`` family, each ("{swap} +
-            {remedy}") against the same swap without it at length T.
-        real: rows trained on real data: the ``real_{key}`` family per task, each variant's
-            solve rate against the standard LSTM's on that task, where the standard LSTM
-            passes (`passes`).
+        neighbours: rows at the grid's neighbours of their chosen rate: ``neighbours_T{T}``,
+            each against the standard LSTM at its chosen rate, where it passes.
+        remedies: swaps trained with a remedy: ``remedies_T{T}``, each ("{swap} + {remedy}")
+            against the same swap without it. real: rows on real data: ``real_{key}`` per
+            task, each variant against the standard LSTM there, where it passes.
 
     Returns:
         (comparisons, families), families in page order.
