@@ -195,7 +195,8 @@ def test_remedies_train_each_swap_with_each_remedy_under_the_same_protocol(quick
             and json.loads(x)["config"]["length"] == row.train.T
         )
         for key, value in remedies.REMEDIES[row.remedy].items():
-            assert config.get(key, config["cell"].get(key)) == value
+            got = config["cell"]["name"] if key == "cell" else config.get(key, config["cell"][key])
+            assert got == value
         assert row.train.lr == row.search.chosen and row.search.lrs == tuple(cfg["lr_grid"])
         assert row.train.steps == base["steps"] and row.train.solved.n == cfg["train_seeds"]
         assert row.flow is not None and row.flow.steps[0] == 0
