@@ -274,6 +274,7 @@ def train(
     *,
     desc: str = "train",
     lrs: Sequence[float] | None = None,
+    keep_state: bool = False,
 ) -> dict[str, Any]:
     """Train one model per seed (vmapped together) for cfg.steps steps; JSON-able results.
 
@@ -283,6 +284,8 @@ def train(
             the same initialisation and batches at several learning rates).
         desc: progress-bar label.
         lrs: S learning rates, one per seed (each finite and > 0); None: ``cfg.lr`` for all.
+        keep_state: also return the final `TrainState` (seed axis first) under ``"state"``,
+            for a caller that tests the trained models itself; it is not JSON-able.
 
     Returns:
         {"config" (``cfg.to_dict()``: the cell and all its options), "seeds", "task",
@@ -314,7 +317,7 @@ def train(
     first = log.t_first
     steady = (t_end - first - log.snap_s) if first is not None else 0.0
     steady_steps = max(len(log.metrics) - 1, 0) * run.eval_every
-    return {
+    out = {
         "config": cfg.to_dict(),
         "seeds": [int(s) for s in seeds],
         "task": {"name": task.name, "T": task.length, "criterion": task.criterion},
@@ -326,3 +329,6 @@ def train(
         "snapshot_first_s": log.snap_first_s,
         "per_seed": _per_seed(run, seeds, lrs, state, log),
     }
+    if keep_state:
+        out["state"] = state
+    return out
