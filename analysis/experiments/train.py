@@ -284,19 +284,17 @@ def train(
             the same initialisation and batches at several learning rates).
         desc: progress-bar label.
         lrs: S learning rates, one per seed (each finite and > 0); None: ``cfg.lr`` for all.
-        keep_state: also return the final `TrainState` (seed axis first) under ``"state"``,
-            for a caller that tests the trained models itself; it is not JSON-able.
+        keep_state: also return the final TrainState (seeds first; not JSON-able) as "state".
 
     Returns:
         {"config" (``cfg.to_dict()``: the cell and all its options), "seeds", "task",
-        "baseline", "wall_s", "compile_s", "steps_per_s",
-        "snapshot_s", "snapshot_first_s", "per_seed": [{"seed", "loss", "grad_norm",
-        "update_norm", "max_abs_c", "test_steps", "test_loss", "solved_step", "diverged_at",
-        "final_test_loss", "flow_snapshots", "lr"}]}. Per-step lists run to the last step done
-        (through `diverged_at` for a diverged seed); test_steps[i] is the number of updates
-        behind test_loss[i] (0: at initialisation). ``snapshot_s`` is the time of every
-        snapshot after the first (which compiles, ``snapshot_first_s``); ``wall_s`` includes
-        both.
+        "baseline", "wall_s", "compile_s", "steps_per_s", "snapshot_s", "snapshot_first_s",
+        "per_seed": [{"seed", "loss", "grad_norm", "update_norm", "max_abs_c", "test_steps",
+        "test_loss", "solved_step", "diverged_at", "final_test_loss", "flow_snapshots",
+        "lr"}]}. Per-step lists run to the last step done (through `diverged_at` for a diverged
+        seed); test_steps[i] is the number of updates behind test_loss[i] (0: at
+        initialisation). ``snapshot_s`` is the time of every snapshot after the first (which
+        compiles, ``snapshot_first_s``); ``wall_s`` includes both.
     """
     lrs = [float(cfg.lr)] * len(seeds) if lrs is None else [float(a) for a in lrs]
     if len(lrs) != len(seeds) or not all(math.isfinite(a) and a > 0 for a in lrs):
@@ -317,7 +315,7 @@ def train(
     first = log.t_first
     steady = (t_end - first - log.snap_s) if first is not None else 0.0
     steady_steps = max(len(log.metrics) - 1, 0) * run.eval_every
-    out = {
+    return {
         "config": cfg.to_dict(),
         "seeds": [int(s) for s in seeds],
         "task": {"name": task.name, "T": task.length, "criterion": task.criterion},
@@ -328,7 +326,5 @@ def train(
         "snapshot_s": log.snap_s,
         "snapshot_first_s": log.snap_first_s,
         "per_seed": _per_seed(run, seeds, lrs, state, log),
+        **({"state": state} if keep_state else {}),
     }
-    if keep_state:
-        out["state"] = state
-    return out
