@@ -118,13 +118,16 @@ def _units(module: str, count: Callable[[Any], int]) -> Callable[[str], int]:
     return lambda preset: count(_setting(module, preset))
 
 
-# Seconds of each "report" preset, cold (a fresh process, compile included), measured on this
-# 2-core CPU while other work shared it.
+# Seconds of each "report" preset, cold (a fresh `actgrad reproduce NAME --report`, compile
+# included), measured on this 2-core CPU while other sessions kept its load near 7. The training
+# ones are mostly XLA compiling (train.train's programs: ~20 s; parity: ~7 s per variant, 4
+# variants), not training: a caller short of time runs fewer variants through
+# `parity_deletang.compare(Setting(variants=...))`.
 REPORT_S = {
-    "lyapunov-random-rnn": 15.0,
-    "copy-arjovsky": 30.0,
-    "adding-hochreiter": 30.0,
-    "parity-deletang": 20.0,
+    "lyapunov-random-rnn": 6.5,
+    "copy-arjovsky": 21.0,
+    "adding-hochreiter": 32.0,
+    "parity-deletang": 53.0,
 }
 
 _TINY = ("--tiny: a smoke test at toy sizes; its numbers reproduce nothing",)
@@ -171,7 +174,7 @@ TRAINING_REPRODUCTIONS: tuple[Reproduction, ...] = (
             "and 10,000 test sequences",
             "10 output classes (blank, 8 symbols, delimiter); theirs 9 (no delimiter)",
         ),
-        expected_s=(130.0, 3400.0),
+        expected_s=(115.0, 3400.0),
         runner=_runner("copy_arjovsky"),
         steps=_units("copy_arjovsky", lambda s: len(s.delays)),
         figure=_figure("copy"),
@@ -227,7 +230,7 @@ TRAINING_REPRODUCTIONS: tuple[Reproduction, ...] = (
             "stopping rule: every held-out sequence within 0.04; theirs: mean training error "
             "< 0.01 and the last 2,000 training sequences correct",
         ),
-        expected_s=(90.0, 600.0),
+        expected_s=(70.0, 600.0),
         runner=_runner("adding_hochreiter"),
         steps=_units("adding_hochreiter", lambda s: len(s.initializers)),
         figure=_figure("adding"),
@@ -265,11 +268,15 @@ TRAINING_REPRODUCTIONS: tuple[Reproduction, ...] = (
             "below 90% here may still generalise with the paper's budget",
         ),
         full_differences=(
-            "256 units, their 3 learning rates and 10 seeds, test lengths 41..500 on 512 "
-            "strings; 20,000 steps (2% of their 1,000,000)",
-            "every prefix of one test string is a test string, so lengths share bits",
+            "10,000 steps (1% of their 1,000,000), 64 units (theirs 256), learning rates 1e-3 "
+            "and 3e-3 (theirs 1e-4, 3e-4, 5e-4), 5 seeds (theirs 10): their budget would take "
+            "weeks on this CPU (a step of 20 runs at 64 units took 0.72 s here; theirs has 16 "
+            "times the work per step and 100 times the steps)",
+            "test lengths 41..500 on 512 strings, as theirs; every prefix of one test string "
+            "is a test string, so lengths share bits",
+            "a variant below 90% here may still generalise with the paper's budget",
         ),
-        expected_s=(120.0, 90000.0),
+        expected_s=(180.0, 12000.0),
         runner=_runner("parity_deletang"),
         steps=_units("parity_deletang", lambda s: len(s.variants) * s.chunks),
         figure=_figure("parity"),

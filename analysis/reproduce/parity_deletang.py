@@ -349,15 +349,23 @@ def compare(s: Setting, bar: Any = None) -> dict:
 
 PRESET_SETTINGS = {
     "tiny": Setting(
-        hidden=4, batch=8, steps=4, seeds=(0,), train_max=5, test_max=8, test_batch=8, chunks=1
+        hidden=4,
+        batch=8,
+        steps=4,
+        seeds=(0,),
+        train_max=5,
+        test_max=8,
+        test_batch=8,
+        chunks=1,
+        variants=(("rnn", "tanh"), ("lstm", "relu")),
     ),
     "report": Setting(hidden=16, steps=400, seeds=(0, 1), test_max=100, test_batch=128, chunks=1),
     "default": Setting(),
     "full": Setting(
-        hidden=256,
-        steps=20_000,
-        lrs=(1e-4, 3e-4, 5e-4),
-        seeds=tuple(range(10)),
+        hidden=64,
+        steps=10_000,
+        lrs=(1e-3, 3e-3),
+        seeds=(0, 1, 2, 3, 4),
         test_max=500,
         test_batch=512,
         chunks=20,
