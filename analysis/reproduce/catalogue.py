@@ -21,10 +21,10 @@ class Reproduction:
         default setting differs from the paper's; full_differences: the same for ``--full``;
         expected_s: (default, --full) seconds measured on a 2-core CPU; runner: (preset, bar)
         -> result, whose "rows" each hold "where", "summary", "published", "ours", "ours_n",
-        "tolerance", "agrees" and either "se" (a number with its standard error) or
-        "published_text", "ours_text", "low", "high", "interval" (any other comparison: a
-        rate with its Wilson or exact binomial interval, "at the baseline"; "agrees" None
-        where nothing was published); steps: (preset) -> the progress bar's total; figure:
+        "tolerance", "agrees", and "published_text", "ours_text", "low", "high", "interval"
+        (the comparison in words, for a table: a number with its tolerance, a rate with its
+        Wilson or exact binomial interval, "at the baseline"; "agrees" None where nothing was
+        published), plus "se" where ours is a mean with a standard error; steps: (preset) -> the progress bar's total; figure:
         result -> a matplotlib Axes; report_differences: the differences of the "report"
         preset; report_s: its seconds on a 2-core CPU, cold compile included; float64: whether
         it needs jax_enable_x64 (the caller enables it).
