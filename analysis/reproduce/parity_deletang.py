@@ -283,7 +283,13 @@ def _rows(variant: tuple[str, str], agg: dict, s: Setting) -> list[dict]:
     published = PUBLISHED.get(variant)
     top = wilson(round(agg["max"] * s.test_batch), s.test_batch)
     frac = wilson(agg["k"], agg["n"])
-    common = {"where": name, "variant": list(variant), "ours_n": s.test_batch}
+    common = {
+        "where": name,
+        "variant": list(variant),
+        "ours_n": s.test_batch,
+        "seeds": list(s.seeds),
+        "lrs": list(s.lrs),
+    }
     return [
         {
             **common,
