@@ -193,7 +193,7 @@ PRESET_SETTINGS = {
     "tiny": Setting(
         length=20, steps=20, seeds=(0,), hidden=4, test=64, eval_every=10, initializers=("chrono",)
     ),
-    "report": Setting(steps=400, seeds=(0,), initializers=("chrono",)),
+    "report": Setting(steps=1200, seeds=(0,), initializers=("chrono",)),
     "default": Setting(steps=3000),
     "full": Setting(steps=20_000, seeds=(0, 1, 2, 3, 4), eval_every=500),
 }
