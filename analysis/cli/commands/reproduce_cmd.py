@@ -1,8 +1,9 @@
 """`actgrad reproduce`: rerun a published result with actgrad's code and say whether it agrees.
 
-``actgrad reproduce --list`` names them; ``actgrad reproduce NAME [--full] [--out DIR]``
-prints the paper's setting, the published numbers, ours with their tolerance, and every way
-our setting differs, and writes DIR/NAME.json and DIR/NAME.png / .svg.
+``actgrad reproduce --list`` names them; ``actgrad reproduce NAME [--full | --report |
+--tiny] [--out DIR]`` prints the paper's setting, the published numbers, ours with their
+tolerance or interval, whether they agree, the seeds, and every way our setting differs, and
+writes DIR/NAME.json and DIR/NAME.png / .svg.
 """
 
 from __future__ import annotations
