@@ -311,6 +311,7 @@ def train(
     *,
     desc: str = "train",
     lrs: Sequence[float] | None = None,
+    keep_state: bool = False,
 ) -> dict[str, Any]:
     """Train one model per seed (vmapped together) for cfg.steps steps; JSON-able results.
 
@@ -320,18 +321,19 @@ def train(
             the same initialisation and batches at several learning rates).
         desc: progress-bar label.
         lrs: S learning rates, one per seed (each finite and > 0); None: ``cfg.lr`` for all.
+        keep_state: also return the final TrainState (seeds first; not JSON-able) as "state".
 
     Returns:
         {"config" (``cfg.to_dict()``: the cell and all its options), "seeds", "task",
-        "baseline", "wall_s", "compile_s", "steps_per_s", "snapshot_s",
-        "snapshot_first_s", "per_seed": [{"seed", "loss", "grad_norm",
-        "update_norm", "max_abs_c", "test_steps", "test_loss", "solved_step", "diverged_at",
-        "final_test_loss", "flow_snapshots", "lr", and with ``cfg.floss`` "floss"}]}
-        (`_with_floss`); a real data set adds "task"["data"] and per seed the final accuracy on
-        its test split (`_accuracy`). Per-step lists run to the last step done (through
-        `diverged_at` for a diverged seed); test_steps[i] is the number of updates behind
-        test_loss[i] (0: at initialisation). ``snapshot_s`` is the time of every snapshot after
-        the first (which compiles, ``snapshot_first_s``); ``wall_s`` includes both.
+        "baseline", "wall_s", "compile_s", "steps_per_s", "snapshot_s", "snapshot_first_s",
+        "per_seed": [{"seed", "loss", "grad_norm", "update_norm", "max_abs_c", "test_steps",
+        "test_loss", "solved_step", "diverged_at", "final_test_loss", "flow_snapshots", "lr",
+        and with ``cfg.floss`` "floss"}]} (`_with_floss`); a real data set adds
+        "task"["data"] and per seed the final accuracy on its test split (`_accuracy`); with
+        ``keep_state`` also "state" (the final TrainState). Per-step lists run to the last
+        step done (through `diverged_at` for a diverged seed); test_steps[i] is the number of
+        updates behind test_loss[i] (0: at initialisation). ``snapshot_s`` is the time of
+        every snapshot after the first (which compiles); ``wall_s`` includes both.
     """
     lrs = _learning_rates(cfg, seeds, lrs)
     # A budget shorter than one chunk runs one shorter chunk, not a masked long one.
@@ -364,6 +366,7 @@ def train(
         "snapshot_s": log.snap_s,
         "snapshot_first_s": log.snap_first_s,
         "per_seed": _with_floss(rows, floss),
+        **({"state": state} if keep_state else {}),
     }
 
 

@@ -196,7 +196,8 @@ def compare(setting: Setting, progress: object = None) -> dict:
 def agreement_rows(pub: Published, per_size: dict[int, list[dict[str, float]]]) -> list[dict]:
     """One row per summary: ours at the largest N (mean over seeds), its SE, the finite-size
     allowance |f(N/2) - f(N)|, the tolerance (allowance + 2 SE) and whether the published
-    value lies within it (module docstring)."""
+    value lies within it (module docstring); also as text, with ours ± tolerance as the
+    interval (the fields every reproduction's rows carry)."""
     sizes = sorted(per_size)
     big = sizes[-1]
     out = []
@@ -221,6 +222,12 @@ def agreement_rows(pub: Published, per_size: dict[int, list[dict[str, float]]]) 
                 "tolerance": tolerance,
                 "agrees": bool(abs(means[big] - published) <= tolerance),
                 "by_size": {str(n): means[n] for n in sizes},
+                # the same comparison in the words every reproduction's rows carry
+                "published_text": f"{published:+.4f} (N = {pub.n})",
+                "ours_text": f"{means[big]:+.4f} ± {tolerance:.4f} (N = {big})",
+                "low": means[big] - tolerance,
+                "high": means[big] + tolerance,
+                "interval": "|f(N/2) - f(N)| + 2 SE over networks",
             }
         )
     return out
