@@ -318,10 +318,9 @@ def train(
     Args:
         cfg: the run (validated on construction).
         seeds: S integer seeds; seed s uses jax.random.key(s) (a seed may repeat: with `lrs`,
-            the same initialisation and batches at several learning rates).
-        desc: progress-bar label.
+            the same initialisation and batches at several rates). desc: progress label.
         lrs: S learning rates, one per seed (each finite and > 0); None: ``cfg.lr`` for all.
-        keep_state: also return the final TrainState (seeds first; not JSON-able) as "state".
+        keep_state: also return the final TrainState (seeds first, not JSON-able).
 
     Returns:
         {"config" (``cfg.to_dict()``: the cell and all its options), "seeds", "task",
@@ -330,10 +329,9 @@ def train(
         "test_loss", "solved_step", "diverged_at", "final_test_loss", "flow_snapshots", "lr",
         and with ``cfg.floss`` "floss"}]} (`_with_floss`); a real data set adds
         "task"["data"] and per seed the final accuracy on its test split (`_accuracy`); with
-        ``keep_state`` also "state" (the final TrainState). Per-step lists run to the last
-        step done (through `diverged_at` for a diverged seed); test_steps[i] is the number of
-        updates behind test_loss[i] (0: at initialisation). ``snapshot_s`` is the time of
-        every snapshot after the first (which compiles); ``wall_s`` includes both.
+        ``keep_state`` "state". Per-step lists run to the last step done (through
+        `diverged_at` for a diverged seed); test_steps[i] counts the updates behind
+        test_loss[i]. ``snapshot_s``: every snapshot after the first (which compiles).
     """
     lrs = _learning_rates(cfg, seeds, lrs)
     # A budget shorter than one chunk runs one shorter chunk, not a masked long one.
@@ -341,9 +339,7 @@ def train(
     task = run.task_spec()
     keys = runtime.seed_keys(seeds)
     t_start = time.perf_counter()
-    state = runtime.map_seeds(functools.partial(init_state, cfg=init_config(run)), keys)
-    state = state._replace(lr=jnp.asarray(lrs, dtype=state.lr.dtype))
-    _OUTSIDE.bump()
+    state = _initial_state(run, keys, lrs)
     state, floss = _preflossed(run, keys, state)
     test0, solved0 = runtime.map_batch(functools.partial(_evaluate_state, cfg=run), keys, state)
     _OUTSIDE.bump()
@@ -368,6 +364,14 @@ def train(
         "per_seed": _with_floss(rows, floss),
         **({"state": state} if keep_state else {}),
     }
+
+
+def _initial_state(run: TrainConfig, keys: Any, lrs: Sequence[float]) -> TrainState:
+    """Every seed's fresh state (one vmapped program), each with its own learning rate."""
+    state = runtime.map_seeds(functools.partial(init_state, cfg=init_config(run)), keys)
+    state = state._replace(lr=jnp.asarray(lrs, dtype=state.lr.dtype))
+    _OUTSIDE.bump()
+    return state
 
 
 def _learning_rates(
