@@ -351,8 +351,20 @@ def summarise_run(
         figures=(),
         reproduce=reproduce_commands(cfg, chosen, gated_rates),
         literature=tuple(summarise.reproduced(r, r["figure"]) for r in m["literature"]),
+        literature_elsewhere=_elsewhere(cfg),
         remedy_swaps=tuple(m["remedies"]["swaps"]),
         **rows,
+    )
+
+
+def _elsewhere(cfg: ReportConfig) -> tuple[tuple[str, float], ...]:
+    """The reproductions this run leaves out, each with its default setting's seconds."""
+    from analysis import reproduce
+
+    return tuple(
+        (r.name, r.expected_s[0])
+        for r in reproduce.REPRODUCTIONS
+        if r.name not in cfg.reproductions
     )
 
 

@@ -273,19 +273,18 @@ class RemedyRow:
 
 @dataclass(frozen=True)
 class LiteratureRow:
-    """One published number against ours: ``published`` and ``ours`` in the units of
-    ``summary``; ``low``/``high`` bound the range in which ours counts as agreeing (the
-    reproduction's own rule: a tolerance about ours, or an interval); ``n`` is what ours was
-    measured on (a network size, a number of seeds)."""
+    """One published result against ours, in the reproduction's own words and numbers:
+    ``published`` and ``ours`` as printed (a number, a fraction, "below the baseline"), the
+    interval's method, what ours was measured on (``n``: a network size, test sequences or
+    seeds), and the reproduction's verdict (None where nothing was published to agree with)."""
 
     where: str
     summary: str
-    published: float
-    ours: float
-    low: float
-    high: float
+    published: str
+    ours: str
+    interval: str
     n: int
-    agrees: bool
+    agrees: bool | None
 
 
 @dataclass(frozen=True)
@@ -301,6 +300,7 @@ class Reproduced:
     differences: tuple[str, ...]
     rows: tuple[LiteratureRow, ...]
     figure: str  # the figure's stem ("" when none was drawn)
+    seeds: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -341,6 +341,8 @@ class Report:
     figures: tuple[Figure, ...]
     reproduce: tuple[str, ...]
     literature: tuple[Reproduced, ...] = ()
+    # the catalogue's other reproductions, each (name, seconds alone here): not on this page
+    literature_elsewhere: tuple[tuple[str, float], ...] = ()
     remedy_swaps: tuple[str, ...] = ()  # the swaps the remedies were added to
     remedies: tuple[RemedyRow, ...] = ()
     real: tuple[RealRow, ...] = ()
@@ -455,7 +457,7 @@ class Report:
     def literature_agreement(self) -> tuple[int, int]:
         """(published numbers ours agrees with, published numbers compared), every
         reproduction together."""
-        rows = [row for rep in self.literature for row in rep.rows]
+        rows = [row for rep in self.literature for row in rep.rows if row.agrees is not None]
         return sum(row.agrees for row in rows), len(rows)
 
     def figures_of(self, kind: str) -> tuple[Figure, ...]:

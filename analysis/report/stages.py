@@ -384,7 +384,7 @@ def run_literature(cfg: ReportConfig, out: Path) -> list[dict]:
     out/literature/NAME.json with its figure out/literature_NAME.png / .svg.
 
     A stored result of the same reproduction, preset and actgrad version is reused, not rerun
-    (the figure is drawn again from it). The spectra are float64: each run is inside
+    (the figure is drawn again from it). A reproduction in float64 (the spectra) runs inside
     ``jax.enable_x64(True)``, which leaves the rest of the process as it was.
 
     Args:
@@ -418,7 +418,7 @@ def run_literature(cfg: ReportConfig, out: Path) -> list[dict]:
         if not fresh:
             with (
                 progress(total=r.steps(cfg.reproduce_preset), desc=name, unit="run") as bar,
-                jax.enable_x64(True),
+                jax.enable_x64(r.float64),
             ):
                 record = reproduce.run(name, cfg.reproduce_preset, bar=bar)
             atomic_write_json(path, record)

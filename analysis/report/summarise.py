@@ -322,34 +322,24 @@ def evidence_rows(decay: Sequence[DecayRow], training: Sequence[TrainRow]) -> tu
 
 
 def reproduced(record: Mapping[str, Any], figure: str = "") -> Reproduced:
-    """One reproduction's record (`analysis.reproduce.run`'s dict) as the page's rows.
-
-    A row gives its agreement range either as ``low``/``high`` (an interval about ours) or
-    as a ``tolerance`` about ours (|ours - published| <= tolerance agrees); ``n`` is
-    ``ours_n`` (a size or a number of seeds).
+    """One reproduction's record (`analysis.reproduce.run`'s dict) as the page's rows: each
+    row's published and measured values as the reproduction words them.
 
     Args:
         record: the reproduction's result; figure: the stem of its figure, "" for none.
     """
-    rows = []
-    for row in record["result"]["rows"]:
-        ours = float(row["ours"])
-        if "low" in row:
-            low, high = float(row["low"]), float(row["high"])
-        else:
-            low, high = ours - float(row["tolerance"]), ours + float(row["tolerance"])
-        rows.append(
-            LiteratureRow(
-                where=str(row["where"]),
-                summary=str(row["summary"]),
-                published=float(row["published"]),
-                ours=ours,
-                low=low,
-                high=high,
-                n=int(row.get("ours_n", 0)),
-                agrees=bool(row["agrees"]),
-            )
+    rows = tuple(
+        LiteratureRow(
+            where=str(row["where"]),
+            summary=str(row["summary"]),
+            published=str(row["published_text"]),
+            ours=str(row["ours_text"]),
+            interval=str(row.get("interval") or ""),
+            n=int(row.get("ours_n") or 0),
+            agrees=None if row["agrees"] is None else bool(row["agrees"]),
         )
+        for row in record["result"]["rows"]
+    )
     return Reproduced(
         name=record["name"],
         paper=record["paper"],
@@ -357,6 +347,7 @@ def reproduced(record: Mapping[str, Any], figure: str = "") -> Reproduced:
         compared=record["compared"],
         preset=record["preset"],
         differences=tuple(record["differences"]),
-        rows=tuple(rows),
+        rows=rows,
         figure=figure,
+        seeds=tuple(int(s) for s in record["result"].get("seeds", ())),
     )

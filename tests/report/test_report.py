@@ -176,7 +176,7 @@ def test_every_trained_cell_searched_its_rate_on_seeds_the_evaluation_never_uses
 
 
 def test_remedies_train_each_swap_with_each_remedy_under_the_same_protocol(quick_report):
-    from analysis.report import remedies
+    from analysis.report import remedies, variants
 
     rep = _report(quick_report)
     cfg = rep.config
@@ -184,21 +184,33 @@ def test_remedies_train_each_swap_with_each_remedy_under_the_same_protocol(quick
     want = [(v, m) for v in rep.remedy_swaps for m in cfg["remedies"]]
     assert [(r.variant, r.remedy) for r in rep.remedies] == want
     stored = (quick_report / "remedies" / "train" / "results.jsonl").read_text().splitlines()
-    configs = [json.loads(x)["config"] for x in stored]
-    for row, config in zip(rep.remedies, configs, strict=True):
-        # the remedy's fields, and nothing else, differ from the swap's own training cell
+    configs = [json.loads(x)["config"] for x in stored]  # in the order the cells finished
+    base_lines = (quick_report / "train" / "results.jsonl").read_text().splitlines()
+
+    def has(config, remedy):
+        return all(
+            (config["cell"]["name"] if k == "cell" else config.get(k, config["cell"].get(k))) == v
+            for k, v in remedies.REMEDIES[remedy].items()
+        )
+
+    assert len(configs) == len(rep.remedies)
+    for row in rep.remedies:
+        # exactly one stored cell is this swap with this remedy's fields
+        (config,) = [
+            c
+            for c in configs
+            if variants.name_of(c) == row.variant and c["length"] == row.train.T
+            if has(c, row.remedy)
+        ]
         base = next(
             json.loads(x)["config"]
-            for x in (quick_report / "train" / "results.jsonl").read_text().splitlines()
-            if json.loads(x)["config"]["cell"]["candidate"] == config["cell"]["candidate"]
-            and json.loads(x)["config"]["cell"]["output"] == config["cell"]["output"]
+            for x in base_lines
+            if variants.name_of(json.loads(x)["config"]) == row.variant
             and json.loads(x)["config"]["length"] == row.train.T
         )
-        for key, value in remedies.REMEDIES[row.remedy].items():
-            got = config["cell"]["name"] if key == "cell" else config.get(key, config["cell"][key])
-            assert got == value
         assert row.train.lr == row.search.chosen and row.search.lrs == tuple(cfg["lr_grid"])
-        assert row.train.steps == base["steps"] and row.train.solved.n == cfg["train_seeds"]
+        assert config["steps"] == base["steps"] == row.train.steps
+        assert row.train.solved.n == cfg["train_seeds"]
         assert row.flow is not None and row.flow.steps[0] == 0
         c = rep.remedy_comparison(row.variant, row.remedy, row.train.T)
         ref = rep.train_row(row.variant, row.train.T)
@@ -240,6 +252,8 @@ def test_real_sequences_train_each_variant_on_the_data_with_its_own_search(quick
 
 
 def test_the_literature_section_tabulates_each_reproduction_as_stored(quick_report):
+    from analysis import reproduce
+
     rep = _report(quick_report)
     md = (quick_report / "report.md").read_text()
     assert [x.name for x in rep.literature] == list(rep.config["reproductions"])
@@ -249,13 +263,15 @@ def test_the_literature_section_tabulates_each_reproduction_as_stored(quick_repo
         assert stored["preset"] == rep.config["reproduce_preset"] == x.preset
         assert len(x.rows) == len(stored["result"]["rows"]) > 0
         for row, raw in zip(x.rows, stored["result"]["rows"], strict=True):
-            assert row.agrees == raw["agrees"] and row.published == raw["published"]
-            # the agreeing range holds the published number exactly when the row agrees
-            assert (row.low <= row.published <= row.high) == row.agrees
+            assert row.agrees == raw["agrees"] and row.published == raw["published_text"]
             assert f"| {x.name} | {row.where} |" in md
         assert (quick_report / f"{x.figure}.png").exists() and f"]({x.figure}.png)" in md
     agree, total = rep.literature_agreement()
-    assert f"{agree} of the {total} published numbers" in md
+    assert f"{agree} of the {total} published results" in md
+    left = [n for n in reproduce.names() if n not in rep.config["reproductions"]]
+    assert [n for n, _ in rep.literature_elsewhere] == left
+    for name in left:
+        assert f"`actgrad reproduce {name}`" in md
 
 
 def test_render_rewrites_the_same_pages_without_measuring(quick_report, tmp_path):
