@@ -179,7 +179,28 @@ def planned_seq_steps(cfg: ReportConfig) -> int:
     cells = len(cfg.gating_designs) * len(cfg.gating_activations)
     gating_t = cfg.gating_length
     total += cells * (search + cfg.train_seeds) * cfg.steps_at(gating_t) * gating_t
-    return total
+    return total + _remedy_seq_steps(cfg) + _real_seq_steps(cfg)
+
+
+def _remedy_seq_steps(cfg: ReportConfig) -> int:
+    """The remedies' share of `planned_seq_steps`: each remedy on the named swaps and on one
+    failing swap (as many as the default report finds), searched at the main length, then
+    trained at each remedy length (flossing's own steps not counted)."""
+    if not cfg.remedies:
+        return 0
+    search = cfg.tune_seeds * len(cfg.lr_grid) * cfg.steps_at(cfg.train_length) * cfg.train_length
+    lengths = cfg.remedy_lengths or (cfg.train_length,)
+    runs = sum(cfg.train_seeds * cfg.steps_at(t) * t for t in lengths)
+    return (len(cfg.remedy_variants) + 1) * len(cfg.remedies) * (search + runs)
+
+
+def _real_seq_steps(cfg: ReportConfig) -> int:
+    """The real sequences' share of `planned_seq_steps`."""
+    from analysis import data
+
+    models = (cfg.tune_seeds * len(cfg.lr_grid) + cfg.train_seeds) * len(cfg.real_variants)
+    lengths = sum(data.shape(task, delay)[0] for task, delay in cfg.real_tasks)
+    return models * cfg.real_steps * lengths
 
 
 def _measure(cfg: ReportConfig, out: Path, stage: Callable[[str, Callable[[], T]], T]) -> dict:
@@ -298,6 +319,7 @@ def _cost(m: Mapping[str, Any]) -> dict:
     speed = cost["seq_steps_per_s"]
     cost["full_planned_seq_steps"] = planned_seq_steps(full)
     cost["full_longest"] = max(full.train_lengths)
+    cost["full_reproduce_s"] = _reproduce_s(full)
     # 2 workers train two cells at once: the wall time is about half the summed cell time
     cost["full_estimate_s"] = (
         planned_seq_steps(full) / speed / DEFAULT_COMPILE_WORKERS if speed > 0 else math.nan
@@ -355,6 +377,18 @@ def summarise_run(
         remedy_swaps=tuple(m["remedies"]["swaps"]),
         **rows,
     )
+
+
+def _reproduce_s(cfg: ReportConfig) -> float:
+    """The seconds `cfg`'s reproductions take alone on a 2-core CPU (the catalogue's
+    measured times for its preset)."""
+    from analysis import reproduce
+
+    times = {r.name: r for r in reproduce.REPRODUCTIONS}
+    if cfg.reproduce_preset == "report":
+        return sum(times[n].report_s for n in cfg.reproductions)
+    column = 1 if cfg.reproduce_preset == "full" else 0
+    return sum(times[n].expected_s[column] for n in cfg.reproductions)
 
 
 def _elsewhere(cfg: ReportConfig) -> tuple[tuple[str, float], ...]:

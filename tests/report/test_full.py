@@ -31,6 +31,7 @@ SIZES = [
         "train_settings",
         "train_neighbours",
         "train_length",
+        "remedy_lengths",
     )
 ]
 VARIANTS = ("tanh/tanh", "relu/tanh", "tanh/identity", "hard_tanh/hard_tanh")
@@ -54,6 +55,8 @@ def test_full_runs_end_to_end_at_a_reduced_size(tmp_path):
         "reference_passes": 0.0,
         # the 1997 task's shortest sequence is 20
         "train_length": 24,
+        # the remedies at several lengths, as --full runs them
+        "remedy_lengths": (6, 24),
     }
     script = textwrap.dedent(
         f"""
@@ -103,3 +106,7 @@ def test_full_runs_end_to_end_at_a_reduced_size(tmp_path):
         assert compare.reference_passes(rep.training, t, rep.config["reference_passes"])
         keys = {c.family for c in rep.comparisons if c.family.endswith(f"_T{t}")}
         assert {f"train_{s}_T{t}" for s in ("candidate", "output", "both", "gate")} <= keys
+    # the remedies at every remedy length, each against its swap there
+    for r in rep.remedies:
+        assert rep.remedy_comparison(r.variant, r.remedy, r.train.T) is not None
+    assert {r.train.T for r in rep.remedies} == set(overrides["remedy_lengths"])
