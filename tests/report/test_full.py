@@ -57,6 +57,7 @@ def test_full_runs_end_to_end_at_a_reduced_size(tmp_path):
         "train_length": 24,
         # the remedies at several lengths, as --full runs them
         "remedy_lengths": (6, 24),
+        "remedy_variants": ("relu/tanh",),
     }
     script = textwrap.dedent(
         f"""

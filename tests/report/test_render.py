@@ -123,6 +123,7 @@ def fixed_report() -> Report:
             "seq_steps_per_s": 5000.0,
             "full_estimate_s": 7200.0,
             "full_longest": 400,
+            "full_reproduce_s": 279.0,
         },
         decay=decay,
         training=training,
