@@ -63,9 +63,12 @@ def test_names_and_config_cover_every_field():
 @pytest.mark.parametrize(
     ("kwargs", "needle"),
     [
-        ({"name": "transformer"}, "valid cells: gru, indrnn, janet, lstm"),
+        ({"name": "transformer"}, "valid cells: gru, indrnn, janet, lnlstm, lstm"),
         ({"name": "gru", "output": "tanh"}, "its slots: gate, candidate"),
-        ({"name": "gru", "forget_bias": 1.0}, "'forget_bias' belongs to janet, lstm, minlstm"),
+        (
+            {"name": "gru", "forget_bias": 1.0},
+            "'forget_bias' belongs to janet, lnlstm, lstm, minlstm",
+        ),
         ({"name": "rnn", "gate": "sigmoid"}, "its slots: candidate"),
         ({"name": "gru", "candidate": "nope"}, "valid names: elu"),
         ({"name": "rnn", "initializer": "xavier"}, "valid: orthogonal, identity, uniform"),

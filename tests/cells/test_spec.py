@@ -47,7 +47,7 @@ def test_equal_cells_are_equal_specs_however_they_are_spelled():
         ("lstm", {"dtype": "float64"}, "dtype is not a cell option here"),
         ("lstm", {"hidden_size": 3}, "hidden_size is not a cell option here"),
         ("lstm", {"candidate": ["relu"]}, "candidate must be a JSON scalar"),
-        ("nope", {}, "unknown cell 'nope'; valid cells: gru, indrnn, janet, lstm"),
+        ("nope", {}, "unknown cell 'nope'; valid cells: gru, indrnn, janet, lnlstm, lstm"),
     ],
 )
 def test_an_unknown_option_is_one_value_error_line_listing_the_valid_ones(name, options, match):

@@ -16,7 +16,7 @@ TINY += ["--eval-every", "1", "--test-batch", "8", "--snapshots", "2"]
     ("argv", "match"),
     [
         (["--cell", "gru", "--output", "relu"], "its slots: gate, candidate"),
-        (["--cell", "nope"], "valid cells: gru, indrnn, janet, lstm, mingru, minlstm, rnn"),
+        (["--cell", "nope"], "valid cells: gru, indrnn, janet, lnlstm, lstm, mingru, minlstm, rnn"),
         (["--cell", "gru", "--option", "scale=0.5"], "gru has no slot or option 'scale'"),
         (["--cell", "gru", "--option", "lr=1"], "--option lr: a training field"),
         (["--cell", "gru", "--option", "scale"], "--option expects NAME=VALUE"),
