@@ -269,6 +269,9 @@ class RemedyRow:
     train: TrainRow
     search: RateRow
     flow: FlowRow | None
+    # median over seeds of sigma_max, sigma_min (each a median over steps) and log10 of the
+    # long-term Jacobian's condition number: (at initialisation, after training)
+    conditioning: dict[str, tuple[float, float]]
 
 
 @dataclass(frozen=True)

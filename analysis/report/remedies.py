@@ -17,11 +17,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from analysis.report import compare, stages, summarise
 from analysis.report.config import ReportConfig
 from analysis.report.model import RemedyRow
 
-__all__ = ["REMEDIES", "failing_swaps", "remedy_cell", "remedy_rows", "run_remedies"]
+__all__ = [
+    "REMEDIES",
+    "failing_swaps",
+    "remedy_cell",
+    "remedy_result",
+    "remedy_rows",
+    "run_remedies",
+]
 
 # remedy -> the fields of a training cell it overrides (flat, as `TrainConfig.from_dict` takes
 # them). "clip_value": element-wise clipping (optax.clip) at the baseline's threshold in place
@@ -115,8 +124,29 @@ def run_remedies(cfg: ReportConfig, out: Path, train_records: Sequence[Mapping])
         v, rem = by_name[name]
         return [remedy_cell(cfg, v, rem, t, lr) for t in lengths]
 
-    tuned, trained = stages.fair_training(cfg, searches, evaluations, out / "remedies", "remedies")
+    tuned, trained = stages.fair_training(
+        cfg, searches, evaluations, out / "remedies", "remedies", run_cell=remedy_result
+    )
     return {"swaps": list(swaps), "pairs": pairs, "tune": tuned, "train": trained}
+
+
+def remedy_result(cell: Mapping[str, Any], seeds: Sequence[int]) -> dict:
+    """One remedied cell's training (`stages.train_result`'s result) with, per seed, its state
+    map's conditioning at initialisation and after training (`experiments.diagnose`) under
+    ``"conditioning"``: {"initial": [...], "final": [...]}, a module-level function for
+    `sweep.run`'s workers."""
+    from analysis.experiments import diagnose
+    from analysis.experiments.train import TrainConfig, train
+
+    run = TrainConfig.from_dict(cell)
+    result = train(run, seeds, desc=f"remedy T={run.length}", keep_state=True)
+    final = result.pop("state").params.recurrent
+    result.pop("config")
+    result["conditioning"] = {
+        "initial": diagnose.conditioning(run, diagnose.initial_params(run, seeds)),
+        "final": diagnose.conditioning(run, final),
+    }
+    return result
 
 
 def remedy_rows(measured: Mapping[str, Any]) -> tuple[RemedyRow, ...]:
@@ -142,6 +172,21 @@ def remedy_rows(measured: Mapping[str, Any]) -> tuple[RemedyRow, ...]:
                     train=summarise.train_row(rec, variant),
                     search=searches[i],
                     flow=flow[0] if flow else None,
+                    conditioning=_conditioning(rec["result"].get("conditioning")),
                 )
             )
     return tuple(rows)
+
+
+def _conditioning(measured: Mapping[str, Any] | None) -> dict[str, tuple[float, float]]:
+    """Median over seeds of each conditioning measure, (at initialisation, after training)."""
+    if not measured:
+        return {}
+    names = ("sigma_max", "sigma_min", "log10_condition")
+    return {
+        name: tuple(
+            float(np.median([seed[name] for seed in measured[when]]))
+            for when in ("initial", "final")
+        )
+        for name in names
+    }

@@ -163,6 +163,7 @@ def fair_training(
     folder: Path,
     desc: str,
     known: Sequence[Mapping] = (),
+    run_cell: Callable[[Mapping, Sequence[int]], Mapping] | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """The fair protocol: each cell's learning-rate search, then its evaluation runs.
 
@@ -171,7 +172,8 @@ def fair_training(
             search length); evaluations: (name, chosen rate) -> the training cells to run on
             the evaluation seeds; folder: where the two sweeps store (``tune``, ``train``);
             desc: progress label; known: records of other stages, reused where a cell has
-            the same config and seeds.
+            the same config and seeds; run_cell: what runs an evaluation cell (a module-level
+            function; default `train_result`).
 
     Returns:
         (search records aligned with `searches`, evaluation records in the order named).
@@ -189,7 +191,7 @@ def fair_training(
     chosen = {n: float(r["result"]["chosen_lr"]) for n, r in zip(searches, tuned, strict=True)}
     cells = [c for n in searches for c in evaluations(n, chosen[n])]
     records, _ = reuse_or_run(
-        cells, known, range(cfg.train_seeds), train_result, folder / "train", desc
+        cells, known, range(cfg.train_seeds), run_cell or train_result, folder / "train", desc
     )
     return tuned, records
 

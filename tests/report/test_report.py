@@ -176,6 +176,8 @@ def test_every_trained_cell_searched_its_rate_on_seeds_the_evaluation_never_uses
 
 
 def test_remedies_train_each_swap_with_each_remedy_under_the_same_protocol(quick_report):
+    import numpy as np
+
     from analysis.report import remedies, variants
 
     rep = _report(quick_report)
@@ -212,6 +214,19 @@ def test_remedies_train_each_swap_with_each_remedy_under_the_same_protocol(quick
         assert config["steps"] == base["steps"] == row.train.steps
         assert row.train.solved.n == cfg["train_seeds"]
         assert row.flow is not None and row.flow.steps[0] == 0
+        # the conditioning before and after training, each the median over the seeds' own
+        rec = next(
+            json.loads(x)
+            for x in stored
+            if json.loads(x)["config"] == config and json.loads(x)["seeds"] == list(range(4))
+        )
+        for when, i in (("initial", 0), ("final", 1)):
+            per = rec["result"]["conditioning"][when]
+            assert len(per) == cfg["train_seeds"]
+            for name in ("sigma_max", "sigma_min", "log10_condition"):
+                want = float(np.median([seed[name] for seed in per]))
+                assert row.conditioning[name][i] == pytest.approx(want)
+        assert row.conditioning["sigma_max"][0] >= row.conditioning["sigma_min"][0] >= 0
         c = rep.remedy_comparison(row.variant, row.remedy, row.train.T)
         ref = rep.train_row(row.variant, row.train.T)
         assert c is not None and c.effect == row.train.solved.rate - ref.solved.rate
