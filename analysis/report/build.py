@@ -375,6 +375,7 @@ def summarise_run(
         literature=tuple(summarise.reproduced(r, r["figure"]) for r in m["literature"]),
         literature_elsewhere=_elsewhere(cfg),
         remedy_swaps=tuple(m["remedies"]["swaps"]),
+        remedies_elsewhere=tuple(x for x in PRESETS["full"].remedies if x not in cfg.remedies),
         **rows,
     )
 

@@ -114,14 +114,19 @@ class ReportConfig:
     # same variants, searched and trained again at train_length
     train_settings: tuple[tuple[str, str, float, str], ...] = ()
     property_variants: tuple[str, ...] = _PROPERTY
-    remedies: tuple[str, ...] = ("clip_value", "chrono", "layer_norm", "floss")
+    # chrono and flossing by default: a first default report with all four took 165 s for
+    # them (the layer-normalised LSTM, with no fused backward, 125 of the 255 cell-seconds),
+    # past the report's budget; clipping by value and layer normalisation run under --full
+    remedies: tuple[str, ...] = ("chrono", "floss")
     remedy_variants: tuple[str, ...] = ()
     remedy_lengths: tuple[int, ...] = ()
-    # digits read pixel by pixel with 36 blank steps after the image: T = 100, as the adding
-    # problem's main length
-    real_tasks: tuple[tuple[str, int], ...] = (("digits", 36),)
+    # digits read pixel by pixel (T = 64). With 36 blank steps after the image (T = 100) the
+    # standard LSTM solved 3/20 in 1,000 steps (the reference fails: nothing judged); at T = 64
+    # it reached 0.66-0.77 test accuracy on 8 of 8 seeds in 600 steps at rate 0.03 (the
+    # criterion is about 0.55); --full runs the delays
+    real_tasks: tuple[tuple[str, int], ...] = (("digits", 0),)
     real_variants: tuple[str, ...] = ("tanh/tanh", "relu/tanh", "sigmoid/tanh")
-    real_steps: int = 1000
+    real_steps: int = 600
     reproductions: tuple[str, ...] = _REPRODUCTIONS
     reproduce_preset: str = "report"
     gating_designs: tuple[str, ...] = ("rnn", "irnn", "gru", "lstm", "slstm")
@@ -258,9 +263,10 @@ PRESETS: dict[str, ReportConfig] = {
         # every swap the question names on digits at T = 100 and 264 and on UCR Trace (T = 275);
         # ACSF1 (T = 1,460) alone would take longer than the rest together: `actgrad train
         # --task acsf1` runs it
-        real_tasks=(("digits", 36), ("digits", 200), ("trace", 0)),
+        real_tasks=(("digits", 0), ("digits", 36), ("digits", 200), ("trace", 0)),
         real_variants=_TRAINED,
         real_steps=2000,
+        remedies=("clip_value", "chrono", "layer_norm", "floss"),
         verify_points=100_000,
     ),
 }

@@ -347,6 +347,7 @@ class Report:
     # the catalogue's other reproductions, each (name, seconds alone here): not on this page
     literature_elsewhere: tuple[tuple[str, float], ...] = ()
     remedy_swaps: tuple[str, ...] = ()  # the swaps the remedies were added to
+    remedies_elsewhere: tuple[str, ...] = ()  # remedies --full adds, not run here
     remedies: tuple[RemedyRow, ...] = ()
     real: tuple[RealRow, ...] = ()
 
