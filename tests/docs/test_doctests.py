@@ -44,9 +44,18 @@ def test_the_examples_are_found():
 
 @pytest.mark.parametrize("test", DOCTESTS, ids=[t.name for t in DOCTESTS])
 def test_docstring_example(test, tmp_path, monkeypatch):
+    import kernels
+
     monkeypatch.chdir(tmp_path)  # an example that writes a file writes it here
     report: list[str] = []
-    with jax.enable_x64(False):  # the user's default; the suite enables float64
-        result = doctest.DocTestRunner(optionflags=FLAGS).run(test, out=report.append)
+    before = set(kernels.names())
+    try:
+        with jax.enable_x64(False):  # the user's default; the suite enables float64
+            result = doctest.DocTestRunner(optionflags=FLAGS).run(test, out=report.append)
+    finally:
+        # an example that registers a kernel (from_formula with a name) registers it for the
+        # whole process: later tests in this worker would see one kernel more
+        for name in set(kernels.names()) - before:
+            kernels.unregister(name)
     if result.failed:
         pytest.fail("".join(report), pytrace=False)
