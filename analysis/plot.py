@@ -53,6 +53,7 @@ __all__ = [
     "linestyle",
     "lyapunov",
     "lyapunov_spectra",
+    "new_axes",
     "telemetry",
     "test_loss",
 ]
@@ -166,6 +167,12 @@ def _figure(figsize: tuple[float, float]) -> Any:
     fig = NotebookFigure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)  # a renderer for savefig and tight boxes, without pyplot
     return fig
+
+
+def new_axes(figsize: tuple[float, float] = (6.0, 3.6)) -> Any:
+    """One Axes on a new `NotebookFigure` (no pyplot, nothing global changed), for a figure
+    drawn outside this module (the reproductions')."""
+    return _figure(figsize).add_subplot()
 
 
 def _top_edge(ax: Any) -> Any:

@@ -14,12 +14,7 @@ __all__ = ["adding", "copy", "parity"]
 
 
 def _axes(size: tuple[float, float] = (6.0, 3.6)) -> Any:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, layout="constrained")
-    FigureCanvasAgg(fig)  # a renderer for savefig's tight box, without pyplot
-    return fig.add_subplot()
+    return plot.new_axes(size)
 
 
 def copy(result: dict) -> Any:
